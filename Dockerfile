@@ -1,0 +1,16 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+RUN DEBUG=1 python manage.py collectstatic --noinput \
+    && useradd --create-home --uid 1000 app \
+    && mkdir -p /app/var && chown -R app:app /app/var
+
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "project.wsgi"]

@@ -1,0 +1,310 @@
+"""Settings for every process (web, workers, beat), driven by environment variables.
+
+With nothing set, the project runs on the embedded default: SQLite, the kombu
+filesystem transport and the database cache, all under ``DATA_DIR``. Production sets
+``DATABASE_URL``, ``CELERY_BROKER_URL``, ``REDIS_URL``, ``SECRET_KEY`` and ``DEBUG=0``.
+``.env.example`` lists every variable.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be 1 or 0 (got {value!r}).")
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number (got {value!r}).") from None
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", True)
+
+# Runtime files of the embedded default (SQLite, broker folders) and uploaded media.
+DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. With DEBUG=0 it is required: set SECRET_KEY to a long "
+            "random string (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
+    SECRET_KEY = "insecure-development-key-only-used-while-debug-is-on"  # noqa: S105 - DEBUG only
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_celery_results",
+    "django_celery_beat",
+    "tasking",
+    "accounts",
+    "posts",
+    "outings",
+    "voterroll",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True
+        )
+    }
+else:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # Web, worker children and beat write concurrently: WAL lets readers
+                # go on during a write, IMMEDIATE takes the write lock at BEGIN (so a
+                # transaction never fails half-way upgrading a read lock), and the
+                # timeout makes a writer wait instead of raising "database is locked".
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+        }
+    }
+
+# --- Auth, i18n, static ---------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Serve uploads from Django itself (fine behind one host; put a CDN or nginx in front at scale).
+SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+
+# --- Security (production) ------------------------------------------------------------
+
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes and scrapers talk plain HTTP inside the network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
+# --- Logging --------------------------------------------------------------------------
+
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        # task_name and task_id are added to every record by tasking.logging.
+        "plain": {
+            "()": "tasking.logging.TaskFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(processName)s [%(task_name)s %(task_id)s] "
+            "%(name)s: %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# --- Celery ---------------------------------------------------------------------------
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
+BROKER_SCHEME = urlsplit(CELERY_BROKER_URL).scheme
+
+# Hard and soft limits every task inherits; slow tasks override them on their decorator.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+# 3600: the longest countdown the project schedules (retry_backoff_max of any task).
+CELERY_LONGEST_COUNTDOWN = 3600
+
+if BROKER_SCHEME == "filesystem":
+    BROKER_DIR = DATA_DIR / "broker"
+    for folder in ("queue", "processed", "control"):
+        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+    # All processes share one folder; 0.1 s polling keeps chords and pings snappy.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+elif BROKER_SCHEME in {"redis", "rediss"}:
+    # Redis redelivers any unacked message after the visibility timeout, so it must
+    # exceed the longest countdown and the hard time limit, or slow tasks run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 2 * max(CELERY_LONGEST_COUNTDOWN, CELERY_TASK_TIME_LIMIT),
+    }
+else:
+    # Publisher confirms: a publish returns only once RabbitMQ has the message.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+
+# JSON only: a pickled message could run arbitrary code in the worker.
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_RESULT_ACCEPT_CONTENT = ["json"]
+# Ack after the task ends, so a crashed worker's task is redelivered (tasks are idempotent).
+CELERY_TASK_ACKS_LATE = True
+# Reserve one message per process at a time: long tasks don't hide short ones behind them.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Keep retrying the broker at start-up instead of exiting while RabbitMQ boots.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Results live in the database (django-celery-results), browsable in the admin.
+CELERY_RESULT_BACKEND = "django-db"
+# Store task name, args, worker and queue with each result for the admin and dashboard.
+CELERY_RESULT_EXTENDED = True
+# Beat's celery.backend_cleanup deletes results older than this every night.
+CELERY_RESULT_EXPIRES = timedelta(days=7)
+# Retry result writes on a database blip instead of losing the result.
+CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+# Record STARTED, so a running task is distinguishable from a waiting one.
+CELERY_TASK_TRACK_STARTED = True
+# Emit task events (sent, started, succeeded, ...) for monitoring.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+# One queue per kind of work, so a flood of one kind never starves another.
+CELERY_TASK_QUEUES = [
+    Queue(name, routing_key=name) for name in ("default", "images", "notifications", "pdf")
+]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "posts.*": {"queue": "images"},
+    "outings.*": {"queue": "notifications"},
+    "voterroll.*": {"queue": "pdf"},
+}
+# Recycle a prefork child past 400 MB or 1000 tasks: a leak in a C library
+# (Pillow, reportlab) can never grow a worker without bound.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 400_000)
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000)
+# On a lost broker connection, cancel running acks_late tasks: they are redelivered
+# anyway, and finishing them would run them twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Log through Django's LOGGING, so task lines carry the task name and id.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Schedules are read in the site's time zone.
+CELERY_TIMEZONE = TIME_ZONE
+# Beat keeps its schedule in the database (editable in the admin); the entries below
+# are synced into it at every start.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+
+# How long /healthz waits for workers to answer a ping, in seconds.
+HEALTHZ_WORKER_TIMEOUT = float(os.environ.get("HEALTHZ_WORKER_TIMEOUT", "1.5"))

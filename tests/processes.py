@@ -1,0 +1,125 @@
+"""Start real project processes (workers, web) as subprocesses for tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.request import urlopen
+
+ROOT = Path(__file__).resolve().parent.parent
+# Production variables that must not leak into an "embedded default" subprocess.
+SERVICE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
+
+
+def project_env(**overrides: str | None) -> dict[str, str]:
+    """The current environment with overrides; a None value removes the variable."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
+    """Run a manage.py command to completion and return its output; raise if it fails."""
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def worker_process(
+    env: dict[str, str], *, args: tuple[str, ...] = (), ready_timeout: float = 60
+) -> Iterator[str]:
+    """Run ``bin/worker --include tests.tasks`` and yield its node name once it is ready.
+
+    Readiness is read from the worker's own log line, which works on every broker
+    (a remote-control ping would go through this process's app and its broker).
+    """
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    node = f"{name}@{socket.gethostname()}"
+    log = tempfile.NamedTemporaryFile("w+", prefix=f"{name}-", suffix=".log")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(ROOT / "bin" / "worker"), "--include", "tests.tasks", *args],
+        cwd=ROOT,
+        env={**env, "WORKER_NAME": name},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while f"{node} ready." not in Path(log.name).read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"worker {node} did not start (exit code {proc.poll()}):\n"
+                    f"{Path(log.name).read_text()}"
+                )
+            time.sleep(0.2)
+        yield node
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@contextmanager
+def web_process(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
+    """Run ``gunicorn project.wsgi`` (as the Procfile does) and yield its base URL."""
+    port = free_port()
+    env = {**env, "WEB_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "project.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                with urlopen(f"{base}/", timeout=2):  # noqa: S310 - local test server
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        _stop(proc)
