@@ -1,7 +1,85 @@
+"""Pages: upcoming outings, one outing with its join form, creating one, the Timeline."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from outings import tweets
+from outings.forms import JoinForm, OutingForm
+from outings.models import Outing, Tweet
+from outings.tasks import post_tweet
+
+# 50: a screenful of tweets; older ones are a page away.
+TIMELINE_PAGE_SIZE = 50
 
 
 def index(request: HttpRequest) -> HttpResponse:
     """List upcoming outings."""
-    return render(request, "outings/index.html")
+    outings = Outing.objects.upcoming().annotate(people=Count("participants"))
+    return render(request, "outings/index.html", {"outings": outings})
+
+
+@login_required
+def create(request: HttpRequest) -> HttpResponse:
+    """Create an outing; its announcement is tweeted in the background."""
+    form = OutingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.instance.created_by = request.user
+        outing = form.save()
+        messages.success(request, "Outing created. Its announcement is on its way to X.")
+        return redirect(outing)
+    return render(request, "outings/create.html", {"form": form})
+
+
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show an outing and its participants, and let people join it."""
+    outing = get_object_or_404(Outing, pk=pk)
+    form = JoinForm(request.POST or None, outing=outing)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                participant = form.save()
+        except IntegrityError:
+            # Someone joined with this handle between the form's check and the insert.
+            form.add_error("handle", f"@{form.cleaned_data['handle']} has already joined.")
+        else:
+            messages.success(request, f"@{participant.handle} joined {outing.title}.")
+            return redirect(outing)
+    return render(
+        request,
+        "outings/detail.html",
+        {"outing": outing, "participants": outing.participants.all(), "form": form},
+    )
+
+
+def timeline(request: HttpRequest) -> HttpResponse:
+    """Show every tweet the site has sent or tried to send."""
+    page = Paginator(
+        Tweet.objects.select_related("outing", "participant"), TIMELINE_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    pending = any(tweet.is_pending for tweet in page)
+    return render(request, "outings/timeline.html", {"page": page, "pending": pending})
+
+
+@staff_member_required
+@require_POST
+def retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a failed tweet again."""
+    tweet = get_object_or_404(Tweet, pk=pk)
+    with transaction.atomic():
+        requeued = tweets.requeue_failed([tweet.pk])
+        for tweet_id in requeued:
+            post_tweet.delay_on_commit(tweet_id)
+    if requeued:
+        messages.success(request, f"Tweet {tweet.idempotency_key} queued again.")
+    else:
+        messages.error(request, f"Tweet {tweet.idempotency_key} is {tweet.state}, not failed.")
+    return redirect("outings:timeline")

@@ -308,3 +308,28 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # How long /healthz waits for workers to answer a ping, in seconds.
 HEALTHZ_WORKER_TIMEOUT = float(os.environ.get("HEALTHZ_WORKER_TIMEOUT", "1.5"))
+
+# --- outings ---
+# Where tweets go: the default only records them in the database (no credentials
+# needed); "outings.twitter.XBackend" posts them to the X API v2.
+TWEET_BACKEND = os.environ.get("TWEET_BACKEND", "outings.backends.DatabaseBackend")
+X_API_BASE_URL = os.environ.get("X_API_BASE_URL", "https://api.x.com")
+X_API_BEARER_TOKEN = os.environ.get("X_API_BEARER_TOKEN", "")
+# 3.05: just over a multiple of TCP's 3 s SYN retransmit window; 10: X answers in
+# well under a second, so a read slower than this is a stall worth retrying.
+X_API_CONNECT_TIMEOUT = float(os.environ.get("X_API_CONNECT_TIMEOUT", "3.05"))
+X_API_READ_TIMEOUT = float(os.environ.get("X_API_READ_TIMEOUT", "10"))
+# Retries of a tweet: the n-th waits about TWEET_RETRY_BACKOFF * 2**n seconds (with
+# jitter), never more than TWEET_RETRY_BACKOFF_MAX, and at most TWEET_MAX_RETRIES times.
+TWEET_MAX_RETRIES = env_int("TWEET_MAX_RETRIES", 6)
+TWEET_RETRY_BACKOFF = float(os.environ.get("TWEET_RETRY_BACKOFF", "5"))
+TWEET_RETRY_BACKOFF_MAX = float(os.environ.get("TWEET_RETRY_BACKOFF_MAX", "600"))
+# Participants are reminded when their outing starts within this many hours.
+OUTING_REMINDER_WINDOW = timedelta(hours=env_int("OUTING_REMINDER_WINDOW_HOURS", 24))
+CELERY_BEAT_SCHEDULE["outings.send_due_reminders"] = {
+    "task": "outings.send_due_reminders",
+    "schedule": timedelta(minutes=5),
+    # A run that waited 4 minutes is dropped: the next one, due a minute later, does
+    # the same work. django-celery-beat stores expire_seconds; Celery's own beat reads expires.
+    "options": {"expires": 4 * 60, "expire_seconds": 4 * 60},
+}

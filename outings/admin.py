@@ -1,0 +1,51 @@
+from django.contrib import admin, messages
+from django.db import transaction
+
+from outings import tweets
+from outings.models import Outing, Participant, Tweet
+from outings.tasks import post_tweet
+
+
+class ParticipantInline(admin.TabularInline):
+    model = Participant
+    extra = 0
+    readonly_fields = ["reminded_at", "joined_at"]
+
+
+@admin.register(Outing)
+class OutingAdmin(admin.ModelAdmin):
+    list_display = ["title", "starts_at", "place", "created_by"]
+    search_fields = ["title", "place"]
+    date_hierarchy = "starts_at"
+    inlines = [ParticipantInline]
+
+
+@admin.register(Tweet)
+class TweetAdmin(admin.ModelAdmin):
+    list_display = ["idempotency_key", "kind", "state", "attempts", "last_error", "created_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["idempotency_key", "text"]
+    readonly_fields = [
+        "idempotency_key",
+        "kind",
+        "text",
+        "outing",
+        "participant",
+        "state",
+        "attempts",
+        "last_error",
+        "claimed_until",
+        "next_attempt_at",
+        "remote_id",
+        "created_at",
+        "sent_at",
+    ]
+    actions = ["retry_failed"]
+
+    @admin.action(description="Retry selected failed tweets")
+    def retry_failed(self, request, queryset):
+        with transaction.atomic():
+            requeued = tweets.requeue_failed(queryset.values_list("pk", flat=True))
+            for tweet_id in requeued:
+                post_tweet.delay_on_commit(tweet_id)
+        self.message_user(request, f"{len(requeued)} tweet(s) queued again.", messages.SUCCESS)

@@ -1,0 +1,61 @@
+"""Reminder tweets for participants whose outing starts soon."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from outings import tweets
+from outings.models import Participant, Tweet
+
+
+def reminder_text(participant: Participant) -> str:
+    """Compose one participant's reminder."""
+    outing = participant.outing
+    when = timezone.localtime(outing.starts_at)
+    return (
+        f"@{participant.handle} reminder: {outing.title} starts "
+        f"{when:%a %d %b %H:%M} {when.tzname()} at {outing.place}. See you there!"
+    )
+
+
+def record_due(*, now: datetime, window: timedelta) -> list[Tweet]:
+    """Write one reminder tweet per due participant; return the tweets written by this call.
+
+    Two runs at once (a duplicate beat, a redelivered message) split the participants
+    between them through SKIP LOCKED, and the unique idempotency key stops any overlap.
+    """
+    written = []
+    with transaction.atomic():
+        due = (
+            Participant.objects.due_for_reminder(now=now, window=window)
+            .select_related("outing")
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("pk")
+        )
+        for participant in due:
+            tweet, created = tweets.record(
+                key=f"reminder:{participant.pk}",
+                kind=Tweet.Kind.REMINDER,
+                text=reminder_text(participant),
+                outing=participant.outing,
+                participant=participant,
+            )
+            if created:
+                written.append(tweet)
+    return written
+
+
+def drop_late(*, now: datetime) -> int:
+    """Fail pending reminders whose outing has started: a late reminder is worse than none."""
+    return Tweet.objects.filter(
+        kind=Tweet.Kind.REMINDER,
+        state__in=[Tweet.State.QUEUED, Tweet.State.RETRYING],
+        claimed_until__isnull=True,
+        outing__starts_at__lte=now,
+    ).update(
+        state=Tweet.State.FAILED,
+        last_error="Dropped: the outing started before the reminder was sent.",
+    )

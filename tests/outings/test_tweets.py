@@ -1,0 +1,203 @@
+"""Tweets: the shortening rule, the backoff, and the claim that sends each tweet once."""
+
+from __future__ import annotations
+
+import itertools
+import unicodedata
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
+
+from outings import tweets
+from outings.backends import TweetDeferred
+from outings.models import Tweet
+
+
+def test_text_that_fits_is_left_alone():
+    text = "x" * 280
+
+    assert tweets.shorten(text) == text
+
+
+def test_long_text_keeps_whole_words_and_ends_with_an_ellipsis():
+    text = "Picnic " * 50  # 350 characters
+
+    short = tweets.shorten(text)
+
+    assert short == ("Picnic " * 39).rstrip() + "…"
+    assert tweets.weighted_length(short) == 39 * 7 - 1 + 2
+    assert tweets.weighted_length(short) <= 280
+
+
+def test_one_word_longer_than_the_limit_is_cut_inside():
+    short = tweets.shorten("a" * 400)
+
+    assert short == "a" * 278 + "…"
+
+
+def test_wide_characters_weigh_two_as_on_x():
+    assert tweets.weighted_length("abc") == 3
+    assert tweets.weighted_length("遠足") == 4
+    assert tweets.shorten("遠" * 200) == "遠" * 139 + "…"
+
+
+def test_every_link_weighs_twenty_three_however_short():
+    assert tweets.weighted_length("see a.co") == 4 + 23
+    assert tweets.weighted_length("https://example.com/" + "p" * 100) == 120
+
+
+@given(st.text(max_size=700))
+def test_shortened_text_always_fits_and_is_the_start_of_the_original(text):
+    short = tweets.shorten(text)
+
+    assert tweets.weighted_length(short) <= tweets.MAX_WEIGHT
+    normalized = unicodedata.normalize("NFC", text).strip()
+    if short != normalized:
+        assert short.endswith("…")
+        assert normalized.startswith(short[:-1])
+
+
+def test_backoff_grows_with_each_retry_and_stays_under_the_cap():
+    # base 2: exponential steps 2, 4, 8, 16, 32, then the cap of 60 from retry 5 on.
+    waits = [[tweets.retry_countdown(n, base=2, cap=60) for _ in range(200)] for n in range(10)]
+
+    for earlier, later in itertools.pairwise(waits[:5]):
+        assert max(earlier) <= min(later)
+    assert 1 <= min(waits[0]) <= max(waits[0]) <= 2
+    assert all(30 <= wait <= 60 for row in waits[5:] for wait in row)
+    assert len({round(w, 6) for w in waits[3]}) > 1, "no jitter"
+
+
+def test_retry_after_is_a_floor_bounded_by_the_longest_countdown(settings):
+    assert tweets.retry_countdown(0, base=1, cap=10, retry_after=30) == 30
+    assert tweets.retry_countdown(0, base=1, cap=10, retry_after=10**6) == (
+        settings.CELERY_LONGEST_COUNTDOWN
+    )
+    assert tweets.retry_countdown(5, base=1, cap=10, retry_after=0.5) >= 5
+
+
+@pytest.fixture
+def announcement(make_outing):
+    outing = make_outing()
+    tweet, _ = tweets.record(
+        key=f"announce:{outing.pk}", kind="announcement", text="Hi", outing=outing
+    )
+    return tweet
+
+
+def test_recording_the_same_key_twice_keeps_one_row(make_outing, db):
+    outing = make_outing()
+
+    first, created = tweets.record(key="announce:1", kind="announcement", text="a", outing=outing)
+    again, created_again = tweets.record(key="announce:1", kind="announcement", text="b")
+
+    assert (created, created_again) == (True, False)
+    assert first.pk == again.pk
+    assert Tweet.objects.get().text == "a"
+
+
+def test_sending_twice_posts_once(announcement, x_api):
+    assert tweets.send(tweet_id=announcement.pk) == "sent"
+    assert tweets.send(tweet_id=announcement.pk) == "sent"
+
+    assert x_api.requests == 1
+    announcement.refresh_from_db()
+    assert announcement.attempts == 1
+    assert announcement.remote_id == "1000000"
+    assert announcement.claimed_until is None
+
+
+def test_a_tweet_claimed_by_a_live_worker_is_left_alone(announcement, x_api):
+    assert tweets.claim(announcement.pk)
+
+    assert tweets.send(tweet_id=announcement.pk) == "queued"
+    assert x_api.requests == 0
+
+
+def test_a_claim_whose_worker_died_lapses(announcement, x_api):
+    assert tweets.claim(announcement.pk)
+    # The worker died holding the claim; its lease ran out a second ago.
+    Tweet.objects.filter(pk=announcement.pk).update(
+        claimed_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert tweets.send(tweet_id=announcement.pk) == "sent"
+    assert x_api.requests == 1
+
+
+def test_a_temporary_failure_leaves_the_tweet_retrying_then_failed(announcement, x_api):
+    x_api.answer(503)
+
+    with pytest.raises(TweetDeferred, match="503"):
+        tweets.send(tweet_id=announcement.pk)
+    announcement.refresh_from_db()
+    assert (announcement.state, announcement.attempts) == ("retrying", 1)
+
+    assert tweets.send(tweet_id=announcement.pk, last_attempt=True) == "failed"
+    announcement.refresh_from_db()
+    assert (announcement.state, announcement.attempts) == ("failed", 2)
+    assert announcement.last_error == "X API 503: Service Unavailable"
+
+
+def test_a_rejected_tweet_fails_at_once_with_the_api_message(announcement, x_api):
+    x_api.answer(401)
+
+    assert tweets.send(tweet_id=announcement.pk) == "failed"
+
+    announcement.refresh_from_db()
+    assert announcement.last_error == "X API 401: Unauthorized"
+    assert x_api.requests == 1
+
+
+def test_a_reminder_marks_the_participant_reminded_only_once_sent(
+    make_outing, make_participant, x_api
+):
+    participant = make_participant(make_outing())
+    tweet, _ = tweets.record(
+        key=f"reminder:{participant.pk}",
+        kind="reminder",
+        text="soon",
+        outing=participant.outing,
+        participant=participant,
+    )
+    x_api.answer(503, 201)
+
+    with pytest.raises(TweetDeferred):
+        tweets.send(tweet_id=tweet.pk)
+    participant.refresh_from_db()
+    assert participant.reminded_at is None
+
+    tweets.send(tweet_id=tweet.pk)
+    participant.refresh_from_db()
+    assert participant.reminded_at is not None
+
+
+def test_a_reminder_for_an_outing_that_has_started_is_dropped(make_outing, make_participant, x_api):
+    participant = make_participant(make_outing())
+    tweet, _ = tweets.record(
+        key=f"reminder:{participant.pk}",
+        kind="reminder",
+        text="soon",
+        outing=participant.outing,
+        participant=participant,
+    )
+
+    with time_machine.travel(participant.outing.starts_at + timedelta(minutes=1)):
+        assert tweets.send(tweet_id=tweet.pk) == "failed"
+
+    tweet.refresh_from_db()
+    assert tweet.last_error.startswith("Dropped: the outing started")
+    assert x_api.requests == 0
+
+
+def test_requeue_takes_only_failed_tweets(announcement):
+    Tweet.objects.filter(pk=announcement.pk).update(state="failed", last_error="boom")
+
+    assert tweets.requeue_failed([announcement.pk]) == [announcement.pk]
+    assert tweets.requeue_failed([announcement.pk]) == []
+    announcement.refresh_from_db()
+    assert (announcement.state, announcement.last_error) == ("queued", "")
