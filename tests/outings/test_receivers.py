@@ -1,0 +1,44 @@
+"""Creating an outing publishes its announcement once, only after commit."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import serializers
+from django.db import transaction
+
+from outings.models import Outing
+
+
+def test_a_new_outing_enqueues_one_announcement_on_commit(
+    make_outing, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        outing = make_outing()
+        outing.title = "Edited"
+        outing.save()
+
+    assert len(callbacks) == 1
+
+
+def test_a_rolled_back_outing_enqueues_nothing(make_outing, django_capture_on_commit_callbacks):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        make_outing()
+        raise RuntimeError("roll back")
+
+    assert callbacks == []
+
+
+def test_loading_a_fixture_enqueues_nothing(make_outing, django_capture_on_commit_callbacks):
+    data = serializers.serialize("json", [make_outing()])
+    Outing.objects.all().delete()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        for obj in serializers.deserialize("json", data):
+            obj.save()
+
+    assert Outing.objects.count() == 1
+    assert callbacks == []
