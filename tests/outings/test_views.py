@@ -1,0 +1,168 @@
+"""The outings pages and the staff retry, through Django's test client."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from outings.models import Outing, Participant, Tweet
+from outings.tasks import post_tweet
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("staff", password="pw-for-tests", is_staff=True)
+
+
+@pytest.fixture
+def failed_tweet(make_outing):
+    return Tweet.objects.create(
+        idempotency_key="announce:x",
+        kind="announcement",
+        text="Hello",
+        outing=make_outing(),
+        state="failed",
+        attempts=1,
+        last_error="X API 401: Unauthorized",
+    )
+
+
+def test_the_list_shows_upcoming_outings_only(client, make_outing, make_participant):
+    upcoming = make_outing(title="Upcoming")
+    make_participant(upcoming)
+    past = make_outing(title="Past")
+    Outing.objects.filter(pk=past.pk).update(starts_at=timezone.now() - timedelta(days=1))
+
+    html = client.get(reverse("outings:index")).content.decode()
+
+    assert "Upcoming" in html
+    assert "Past" not in html
+
+
+def test_creating_needs_a_signed_in_user(client, db):
+    response = client.get(reverse("outings:create"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_a_signed_in_user_creates_an_outing_and_lands_on_its_page(
+    client, user, django_capture_on_commit_callbacks
+):
+    client.force_login(user)
+    starts = (timezone.localtime() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(
+            reverse("outings:create"),
+            {"title": "Picnic", "place": "Parc", "starts_at": starts, "description": ""},
+        )
+
+    outing = Outing.objects.get()
+    assert response.status_code == 302
+    assert response.url == outing.get_absolute_url()
+    assert outing.created_by == user
+    assert len(callbacks) == 1
+
+
+def test_a_bad_outing_redisplays_the_form_with_its_errors(client, user):
+    client.force_login(user)
+
+    response = client.post(reverse("outings:create"), {"title": "", "place": "P", "starts_at": ""})
+
+    assert response.status_code == 200
+    assert "Give the outing a title." in response.content.decode()
+    assert not Outing.objects.exists()
+
+
+def test_anyone_can_join_and_is_listed(client, make_outing):
+    outing = make_outing()
+
+    response = client.post(
+        outing.get_absolute_url(), {"name": "Ada", "handle": "@ada"}, follow=True
+    )
+
+    html = response.content.decode()
+    assert "@ada joined Picnic in the park." in html
+    assert "Ada (@ada)" in html
+    assert Participant.objects.get().wants_reminder is False
+
+
+def test_a_duplicate_join_shows_the_error(client, make_outing, make_participant):
+    outing = make_outing()
+    make_participant(outing, handle="ada")
+
+    response = client.post(outing.get_absolute_url(), {"name": "Ada", "handle": "ada"})
+
+    assert "@ada has already joined this outing." in response.content.decode()
+    assert outing.participants.count() == 1
+
+
+def test_the_timeline_shows_each_tweet_with_its_state_and_error(client, failed_tweet):
+    html = client.get(reverse("outings:timeline")).content.decode()
+
+    assert f'<tr id="tweet-{failed_tweet.pk}" class="tweet failed">' in html
+    assert "X API 401: Unauthorized" in html
+    assert "Retry</button>" not in html
+
+
+def test_staff_retry_requeues_a_failed_tweet_and_enqueues_it_on_commit(
+    client, staff, failed_tweet, django_capture_on_commit_callbacks
+):
+    client.force_login(staff)
+    assert "Retry</button>" in client.get(reverse("outings:timeline")).content.decode()
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("outings:retry", args=[failed_tweet.pk]))
+
+    assert response.status_code == 302
+    failed_tweet.refresh_from_db()
+    assert failed_tweet.state == "queued"
+    assert len(callbacks) == 1
+
+
+def test_retrying_a_tweet_that_is_not_failed_says_so(client, staff, failed_tweet):
+    Tweet.objects.filter(pk=failed_tweet.pk).update(state="sent")
+    client.force_login(staff)
+
+    response = client.post(reverse("outings:retry", args=[failed_tweet.pk]), follow=True)
+
+    assert "is sent, not failed." in response.content.decode()
+
+
+def test_non_staff_cannot_retry(client, user, failed_tweet):
+    client.force_login(user)
+
+    client.post(reverse("outings:retry", args=[failed_tweet.pk]))
+
+    failed_tweet.refresh_from_db()
+    assert failed_tweet.state == "failed"
+
+
+def test_the_admin_action_requeues_failed_tweets(
+    admin_client, failed_tweet, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        admin_client.post(
+            reverse("admin:outings_tweet_changelist"),
+            {"action": "retry_failed", "_selected_action": [failed_tweet.pk]},
+        )
+
+    failed_tweet.refresh_from_db()
+    assert failed_tweet.state == "queued"
+    assert len(callbacks) == 1
+
+
+def test_the_retried_tweet_is_sent_by_a_real_worker(
+    worker, client, staff, failed_tweet, django_capture_on_commit_callbacks
+):
+    client.force_login(staff)
+
+    client.post(reverse("outings:retry", args=[failed_tweet.pk]))
+    post_tweet.delay(failed_tweet.pk).get(timeout=20)
+
+    failed_tweet.refresh_from_db()
+    assert failed_tweet.state == "sent"
