@@ -27,25 +27,31 @@ def record_due(*, now: datetime, window: timedelta) -> list[Tweet]:
     Two runs at once (a duplicate beat, a redelivered message) split the participants
     between them through SKIP LOCKED, and the unique idempotency key stops any overlap.
     """
-    written = []
     with transaction.atomic():
-        due = (
+        due = list(
             Participant.objects.due_for_reminder(now=now, window=window)
             .select_related("outing")
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("pk")
         )
-        for participant in due:
-            tweet, created = tweets.record(
-                key=f"reminder:{participant.pk}",
+        rows = [
+            Tweet(
+                idempotency_key=f"reminder:{participant.pk}",
                 kind=Tweet.Kind.REMINDER,
-                text=reminder_text(participant),
+                text=tweets.shorten(reminder_text(participant)),
                 outing=participant.outing,
                 participant=participant,
             )
-            if created:
-                written.append(tweet)
-    return written
+            for participant in due
+        ]
+        # These participants are locked by this run and had no tweet, so every key is new;
+        # one INSERT for all of them instead of a get_or_create (and savepoint) each.
+        Tweet.objects.bulk_create(rows, ignore_conflicts=True)
+        return list(
+            Tweet.objects.filter(idempotency_key__in=[row.idempotency_key for row in rows])
+            .select_related("outing")
+            .order_by("pk")
+        )
 
 
 def drop_late(*, now: datetime) -> int:
