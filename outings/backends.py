@@ -16,6 +16,10 @@ class TweetDeferred(Exception):
         self.retry_after = retry_after
 
 
+class TweetBusy(TweetDeferred):
+    """Another worker holds the tweet's claim; look again once the claim could have lapsed."""
+
+
 class TweetRejected(Exception):
     """The tweet was refused for good (bad credentials, forbidden, invalid); never retry."""
 

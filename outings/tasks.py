@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from outings import announcements, reminders, tweets
-from outings.backends import TweetDeferred
+from outings.backends import TweetBusy, TweetDeferred
 from outings.models import Tweet
 from tasking.base import task
 
@@ -39,7 +39,8 @@ def post_tweet(self, tweet_id: int, **kwargs) -> str:
             cap=self.retry_backoff_max,
             retry_after=exc.retry_after,
         )
-        tweets.schedule_retry(tweet_id=tweet_id, countdown=countdown)
+        if not isinstance(exc, TweetBusy):
+            tweets.schedule_retry(tweet_id=tweet_id, countdown=countdown)
         logger.info("tweet %s: retry %d in %.3fs", tweet_id, self.request.retries + 1, countdown)
         # A countdown, not a sleep: the worker slot is free while the retry waits.
         raise self.retry(exc=exc, countdown=countdown) from exc

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from outings.backends import TweetDeferred, TweetRejected, get_backend
+from outings.backends import TweetBusy, TweetDeferred, TweetRejected, get_backend
 from outings.models import Outing, Participant, Tweet
 
 logger = logging.getLogger(__name__)
@@ -125,12 +125,22 @@ def send(*, tweet_id: int, last_attempt: bool = False) -> str:
     """Send one tweet unless it is sent, being sent, or failed; return its state after.
 
     Raises TweetDeferred when a later attempt may succeed (the caller schedules it);
-    on the last attempt the tweet is marked failed instead.
+    on the last attempt the tweet is marked failed instead. Raises TweetBusy when
+    another worker holds the claim.
     """
     if not claim(tweet_id):
-        state = Tweet.objects.filter(pk=tweet_id).values_list("state", flat=True).first()
-        logger.info("tweet %s not claimed (state %s): nothing to do", tweet_id, state)
-        return state or "missing"
+        row = Tweet.objects.filter(pk=tweet_id).values("state", "claimed_until").first()
+        if row is None:
+            logger.info("tweet %s not claimed: it was deleted", tweet_id)
+            return "missing"
+        if row["state"] in {Tweet.State.QUEUED, Tweet.State.RETRYING} and row["claimed_until"]:
+            # The holder may be a worker that just died (its message is this redelivery):
+            # come back when its claim lapses rather than ack and lose the tweet.
+            wait = max(1.0, (row["claimed_until"] - timezone.now()).total_seconds())
+            logger.info("tweet %s not claimed: another worker holds it for %.0fs", tweet_id, wait)
+            raise TweetBusy("another worker is sending this tweet", retry_after=wait)
+        logger.info("tweet %s not claimed (state %s): nothing to do", tweet_id, row["state"])
+        return row["state"]
     tweet = Tweet.objects.select_related("outing").get(pk=tweet_id)
     finished = {"claimed_until": None}
     if tweet.kind == Tweet.Kind.REMINDER and (tweet.outing is None or tweet.outing.has_started()):

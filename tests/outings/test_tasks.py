@@ -157,3 +157,23 @@ def test_a_post_tweet_message_delivered_twice_posts_once(
 
     wait_until(lambda: _sent(tweet.idempotency_key) and skipped(), what="both deliveries")
     assert x_api.texts().count("twice?") == 1
+
+
+def test_a_tweet_held_by_a_dead_worker_is_sent_once_its_claim_lapses(
+    x_api, make_outing, make_participant
+):
+    participant = make_participant(make_outing())
+    tweet, _ = record(
+        key=f"reminder:{participant.pk}",
+        kind="reminder",
+        text="orphaned",
+        outing=participant.outing,
+        participant=participant,
+    )
+    # A worker claimed the tweet and died; its lease runs out a second from now.
+    Tweet.objects.filter(pk=tweet.pk).update(claimed_until=timezone.now() + timedelta(seconds=1))
+
+    post_tweet.delay(tweet.pk)
+
+    wait_until(lambda: _sent(tweet.idempotency_key), what="the redelivered tweet")
+    assert x_api.texts().count("orphaned") == 1

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outings import tweets
-from outings.backends import TweetDeferred
+from outings.backends import TweetBusy, TweetDeferred
 from outings.models import Tweet
 
 
@@ -111,11 +111,16 @@ def test_sending_twice_posts_once(announcement, x_api):
     assert announcement.claimed_until is None
 
 
-def test_a_tweet_claimed_by_a_live_worker_is_left_alone(announcement, x_api):
+def test_a_tweet_claimed_by_another_worker_is_not_sent_but_looked_at_again_later(
+    announcement, x_api
+):
     assert tweets.claim(announcement.pk)
 
-    assert tweets.send(tweet_id=announcement.pk) == "queued"
+    with pytest.raises(TweetBusy) as caught:
+        tweets.send(tweet_id=announcement.pk)
+
     assert x_api.requests == 0
+    assert 80 < caught.value.retry_after <= tweets.CLAIM_LEASE.total_seconds()
 
 
 def test_a_claim_whose_worker_died_lapses(announcement, x_api):
