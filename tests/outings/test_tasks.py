@@ -160,7 +160,7 @@ def test_a_post_tweet_message_delivered_twice_posts_once(
 
 
 def test_a_tweet_held_by_a_dead_worker_is_sent_once_its_claim_lapses(
-    x_api, make_outing, make_participant
+    x_api, fast_retries, make_outing, make_participant
 ):
     participant = make_participant(make_outing())
     tweet, _ = record(
