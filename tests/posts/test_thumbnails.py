@@ -51,9 +51,9 @@ def test_exif_orientation_is_applied_so_a_sideways_phone_photo_comes_out_upright
     (item,) = rendered
     assert (item.width, item.height) == (300, 400)
     with Image.open(BytesIO(item.data)) as image:
-        red, green, blue = image.convert("RGB").getpixel((150, 50))
+        red, _green, blue = image.convert("RGB").getpixel((150, 50))
         assert red > 200 and blue < 60  # top half is red
-        red, green, blue = image.convert("RGB").getpixel((150, 350))
+        red, _green, blue = image.convert("RGB").getpixel((150, 350))
         assert blue > 200 and red < 60  # bottom half is blue
 
 
