@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
@@ -123,8 +125,17 @@ def render(data: bytes, boxes: Sequence[Box], *, max_pixels: int) -> list[Render
         raise BadImage("The file is not a JPEG, PNG, WebP or GIF image.") from None
     except Image.DecompressionBombError:
         raise BadImage(f"The image has more than {max_pixels / 1e6:g} megapixels.") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        # Pillow reports truncated and corrupt data with these; the file itself was read.
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        IndexError,
+        struct.error,
+        zlib.error,
+    ) as exc:
+        # Pillow's plugins report truncated and corrupt data with these; the bytes were
+        # read in full, so the file itself is at fault and a retry would fail the same way.
         raise BadImage(f"The image data is damaged or incomplete ({exc}).") from None
 
     targets = {box: fit(upright, box) for box in boxes}

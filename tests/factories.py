@@ -55,3 +55,11 @@ def sideways_phone_jpeg() -> bytes:
 def png_bomb(size: tuple[int, int] = (8000, 8000)) -> bytes:
     """A PNG a few kilobytes long that would decode to ``size`` pixels."""
     return image_bytes(Image.new("1", size), "PNG")
+
+
+def corrupt_png(size: tuple[int, int] = (400, 300)) -> bytes:
+    """A PNG whose header is fine but whose compressed pixel data is garbage mid-way."""
+    data = bytearray(image_bytes(Image.effect_noise(size, 64).convert("RGB"), "PNG"))
+    middle = len(data) // 2
+    data[middle : middle + 200] = b"\xff" * 200
+    return bytes(data)
