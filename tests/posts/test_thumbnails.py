@@ -102,11 +102,12 @@ def test_too_many_pixels_is_refused_before_decoding():
         thumbnails.render(image_bytes(stripes((2000, 1000)), "PNG"), CLASSIC, max_pixels=10**6)
 
 
-def test_jpeg_is_decoded_in_draft_mode_at_a_reduced_scale():
-    """The decode is the cost: a 4000x3000 JPEG for 600x400 decodes at 1/2 scale or less."""
-    with Image.open(BytesIO(phone_jpeg((4000, 3000)))) as image:
-        image.draft("RGB", (533 * thumbnails.DRAFT_MARGIN, 400 * thumbnails.DRAFT_MARGIN))
-        assert image.size[0] <= 2000
+def test_jpeg_is_decoded_once_at_the_smallest_scale_that_still_covers_the_largest_box():
+    """The decode is the cost: a 4000x3000 JPEG for a 600x400 box decodes at 1/4 scale."""
+    base, upright = thumbnails.decode(phone_jpeg((4000, 3000)), Box(600, 400), max_pixels=10**8)
+
+    assert upright == (4000, 3000)
+    assert base.size == (1000, 750)
 
 
 @pytest.mark.django_db

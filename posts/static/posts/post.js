@@ -32,6 +32,10 @@
   async function poll() {
     try {
       const response = await fetch(post.dataset.statusUrl, { headers: { Accept: "application/json" } });
+      if (response.status === 404) {
+        stateEl.textContent = "Deleted";
+        return;
+      }
       if (response.ok) {
         const status = await response.json();
         show(status);
