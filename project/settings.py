@@ -333,3 +333,32 @@ CELERY_BEAT_SCHEDULE["outings.send_due_reminders"] = {
     # the same work. django-celery-beat stores expire_seconds; Celery's own beat reads expires.
     "options": {"expires": 4 * 60, "expire_seconds": 4 * 60},
 }
+
+# --- posts ----------------------------------------------------------------------------
+
+
+def _thumbnail_sizes(value: str) -> list[tuple[int, int]]:
+    try:
+        boxes = [box.strip().lower() for box in value.split(",") if box.strip()]
+        sizes = [tuple(int(n) for n in box.split("x")) for box in boxes]
+    except ValueError:
+        sizes = []
+    if not sizes or any(len(box) != 2 or min(box) < 1 for box in sizes):
+        raise ImproperlyConfigured(
+            f"THUMBNAIL_SIZES must be comma-separated WIDTHxHEIGHT boxes, e.g. 600x400,100x100 "
+            f"(got {value!r})."
+        )
+    return sizes  # type: ignore[return-value]
+
+
+# The classic list: a 600x400 display size, square gallery sizes and tiny placeholders.
+THUMBNAIL_SIZES = _thumbnail_sizes(
+    os.environ.get("THUMBNAIL_SIZES") or "600x400,100x100,200x200,300x300,10x10,5x5"
+)
+# 20 MB: a full-quality phone photo is 3-12 MB; anything larger is not a photo upload.
+POST_MAX_UPLOAD_BYTES = env_int("POST_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+# 50 megapixels: above any phone camera, far below a decompression bomb (about 150 MB
+# of RGB once decoded).
+POST_MAX_PIXELS = env_int("POST_MAX_PIXELS", 50_000_000)
+# Uploaded originals live outside MEDIA_ROOT: the site serves only re-encoded thumbnails.
+POST_UPLOADS_ROOT = Path(os.environ.get("POST_UPLOADS_ROOT") or DATA_DIR / "uploads")

@@ -1,0 +1,280 @@
+"""Benchmark thumbnails: our one-decode chain vs the naive path, and the whole upload path.
+
+    DATABASE_URL=postgres://… CELERY_BROKER_URL=amqp://… .venv/bin/python bench/thumbnails.py
+
+Measures, in one run and on the same 12-megapixel JPEGs:
+
+1. per-image work in this process: the naive path (open and resize the original once per
+   size), ours (``posts.thumbnails.render``: one draft-mode decode, descending chain), and
+   a full decode alone for reference;
+2. ours on ``--workers`` processes (the raw Pillow rate on those cores);
+3. end to end: uploads through the view (Django's test client) -> RabbitMQ -> a
+   ``bin/worker`` subprocess with ``--workers`` prefork processes -> every size stored,
+   until every post is ready.
+
+Prints a table and writes JSON to ``bench/results/``. Needs PostgreSQL and RabbitMQ
+(``rabbitmqctl`` makes the run its own vhost); not a test, never run by ``make test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PIL import Image, ImageDraw, ImageOps  # noqa: E402 - after the path setup
+
+# 4000x3000: a 12-megapixel phone photo, the issue's reference image.
+PHOTO_SIZE = (4000, 3000)
+# A handful of distinct photos is enough; each upload is still its own post and decode.
+DISTINCT_PHOTOS = 4
+BOXES = [(600, 400), (100, 100), (200, 200), (300, 300), (10, 10), (5, 5)]
+
+
+def make_photo(seed: int) -> bytes:
+    """Return a photo-like 12 MP JPEG: gradients, shapes and sensor noise."""
+    width, height = PHOTO_SIZE
+    gradient = Image.linear_gradient("L").resize(PHOTO_SIZE)
+    image = Image.merge(
+        "RGB",
+        (
+            gradient,
+            gradient.rotate(90 + seed * 30).resize(PHOTO_SIZE),
+            gradient.point(lambda v: 255 - v),
+        ),
+    )
+    draw = ImageDraw.Draw(image)
+    for i in range(40):
+        x, y = (seed * 997 + i * 613) % width, (seed * 389 + i * 211) % height
+        draw.ellipse((x, y, x + 300, y + 200), fill=((i * 40) % 256, (i * 90) % 256, 128))
+    noise = Image.effect_noise(PHOTO_SIZE, 24).convert("RGB")
+    image = Image.blend(image, noise, 0.15)
+    out = BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def naive(data: bytes) -> None:
+    """Open and resize the original once per size (what most tutorials do)."""
+    for box in BOXES:
+        with Image.open(BytesIO(data)) as image:
+            upright = ImageOps.exif_transpose(image)
+            upright.thumbnail(box, Image.Resampling.LANCZOS, reducing_gap=None)
+            upright.convert("RGB").save(BytesIO(), "JPEG", quality=85)
+
+
+def decode_only(data: bytes) -> None:
+    with Image.open(BytesIO(data)) as image:
+        image.load()
+
+
+def ours(data: bytes) -> None:
+    from posts.thumbnails import Box, render
+
+    render(data, [Box(*box) for box in BOXES], max_pixels=50_000_000)
+
+
+def rate(fn, photos: list[bytes], count: int) -> float:
+    """Return images per second of ``fn`` over ``count`` photos (cycled)."""
+    started = time.perf_counter()
+    for i in range(count):
+        fn(photos[i % len(photos)])
+    return count / (time.perf_counter() - started)
+
+
+def parallel_rate(photos: list[bytes], count: int, workers: int) -> float:
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(ours, photos[:workers]))  # warm the processes up
+        started = time.perf_counter()
+        list(pool.map(ours, [photos[i % len(photos)] for i in range(count)]))
+        return count / (time.perf_counter() - started)
+
+
+def rabbitmq_vhost(broker: str) -> tuple[str, str]:
+    vhost = f"bench-{uuid.uuid4().hex[:8]}"
+    parts = urlsplit(broker)
+    for args in (
+        ("add_vhost", vhost),
+        ("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*"),
+    ):
+        subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True)
+    return vhost, urlunsplit(parts._replace(path=f"/{vhost}"))
+
+
+def set_up_django(folder: Path) -> str:
+    """Configure this process (and its workers) on a vhost of its own; return the vhost."""
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("amqp") or not os.environ.get("DATABASE_URL"):
+        raise SystemExit("set DATABASE_URL (PostgreSQL) and CELERY_BROKER_URL (amqp://…)")
+    vhost, vhost_url = rabbitmq_vhost(broker)
+    os.environ.update(
+        CELERY_BROKER_URL=vhost_url,
+        MEDIA_ROOT=str(folder / "media"),
+        POST_UPLOADS_ROOT=str(folder / "uploads"),
+        ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
+        DJANGO_SETTINGS_MODULE="project.settings",
+    )
+    import django
+
+    django.setup()
+    return vhost
+
+
+@contextmanager
+def images_worker(concurrency: int) -> Iterator[None]:
+    """Run ``bin/worker`` on the images queue until the block ends; wait until it is ready."""
+    name = f"bench-{uuid.uuid4().hex[:6]}"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "WORKER_QUEUES": "images",
+        "WORKER_NAME": name,
+        "WORKER_CONCURRENCY": str(concurrency),
+    }
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        proc = subprocess.Popen(
+            [str(ROOT / "bin" / "worker")], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while (
+                f"{name}@" not in Path(log.name).read_text()
+                or " ready." not in Path(log.name).read_text()
+            ):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"the worker did not start:\n{Path(log.name).read_text()}")
+                time.sleep(0.2)
+            yield
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def end_to_end(photos: list[bytes], count: int, workers: int) -> dict:
+    """Upload ``count`` photos through the view and wait until every post is ready."""
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.core.management import call_command
+    from django.test import Client
+
+    from posts.models import UserPost
+
+    call_command("migrate", verbosity=0)
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    client = Client()
+    client.force_login(user)
+    with images_worker(workers):
+        first_id = UserPost.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        started = time.perf_counter()
+        for i in range(count):
+            upload = SimpleUploadedFile(f"{i}.jpg", photos[i % len(photos)])
+            response = client.post("/posts/new/", {"image": upload, "caption": f"bench {i}"})
+            assert response.status_code == 302, response.content[:500]
+        uploaded = time.perf_counter() - started
+        mine = UserPost.objects.filter(id__gt=first_id, author=user)
+        while mine.filter(state__in=["waiting", "processing"]).exists():
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        states = {state: mine.filter(state=state).count() for state in ("ready", "failed")}
+    mine.delete()
+    return {
+        "uploads": count,
+        "seconds": elapsed,
+        "uploads_per_second": count / elapsed,
+        "upload_requests_per_second": count / uploaded,
+        "states": states,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=40, help="12 MP photos per measurement")
+    parser.add_argument("--naive-n", type=int, default=8, help="photos for the slow naive path")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-thumbnails-") as folder:
+        vhost = set_up_django(Path(folder))
+        try:
+            photos = [make_photo(seed) for seed in range(DISTINCT_PHOTOS)]
+            naive_rate = rate(naive, photos, args.naive_n)
+            ours_rate = rate(ours, photos, args.n)
+            decode_rate = rate(decode_only, photos, max(4, args.n // 4))
+            pool_rate = parallel_rate(photos, args.n, args.workers)
+            e2e = end_to_end(photos, args.n, args.workers)
+        finally:
+            subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True)
+
+    rows = [
+        ("naive: open + resize per size, 1 process", naive_rate, ""),
+        ("full decode alone, 1 process", decode_rate, "reference"),
+        (
+            "ours: one draft decode + chain, 1 process",
+            ours_rate,
+            f"{ours_rate / naive_rate:.1f}x naive (target 8x)",
+        ),
+        (f"ours, {args.workers} processes (raw Pillow rate)", pool_rate, ""),
+        (
+            f"end to end: view -> RabbitMQ -> {args.workers} worker processes",
+            e2e["uploads_per_second"],
+            f"{e2e['uploads_per_second'] / pool_rate:.0%} of raw (target 60%, 20/s)",
+        ),
+    ]
+    print(f"\n{args.n} uploads of {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEGs, {len(BOXES)} sizes each, "
+          f"{os.cpu_count()} cores (shared)\n")  # fmt: skip
+    print(f"{'path':<58} {'images/s':>9}  note")
+    for name, value, note in rows:
+        print(f"{name:<58} {value:>9.1f}  {note}")
+    print(
+        f"end to end: {e2e['states']}, web alone posted {e2e['upload_requests_per_second']:.1f}/s"
+    )
+
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    path = results / f"thumbnails-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "benchmark": "thumbnails",
+                "when": datetime.now(UTC).isoformat(),
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "photo_size": PHOTO_SIZE,
+                "boxes": BOXES,
+                "n": args.n,
+                "naive_n": args.naive_n,
+                "workers": args.workers,
+                "images_per_second": {
+                    "naive": naive_rate,
+                    "decode_only": decode_rate,
+                    "ours": ours_rate,
+                    "ours_parallel": pool_rate,
+                    "end_to_end": e2e["uploads_per_second"],
+                },
+                "speedup_vs_naive": ours_rate / naive_rate,
+                "end_to_end_share_of_raw": e2e["uploads_per_second"] / pool_rate,
+                "end_to_end": e2e,
+            },
+            indent=2,
+        )
+    )
+    print(f"results: {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

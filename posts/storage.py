@@ -1,0 +1,64 @@
+"""Where post files live, and how they are written so no reader ever sees half a file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.utils.functional import cached_property
+
+
+def write_atomically(path: str | Path, chunks: Iterable[bytes], *, mode: int = 0o644) -> None:
+    """Write to a temporary name in the same folder, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        # mkstemp makes the file 0600; web servers and other workers must read it.
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class UploadsStorage(FileSystemStorage):
+    """Uploaded originals, under ``POST_UPLOADS_ROOT``: stored, never served."""
+
+    @cached_property
+    def base_location(self) -> str:
+        return str(settings.POST_UPLOADS_ROOT)
+
+    @cached_property
+    def base_url(self) -> None:
+        # No URL: an upload is only ever read by the thumbnail task, never sent to a browser.
+        return None
+
+    def _clear_cached_properties(self, setting: str, **kwargs) -> None:
+        super()._clear_cached_properties(setting, **kwargs)
+        if setting == "POST_UPLOADS_ROOT":
+            self.__dict__.pop("base_location", None)
+            self.__dict__.pop("location", None)
+
+    def _save(self, name: str, content) -> str:
+        write_atomically(
+            self.path(name), content.chunks(), mode=self.file_permissions_mode or 0o644
+        )
+        return name
+
+
+_uploads = UploadsStorage()
+
+
+def uploads_storage() -> UploadsStorage:
+    """Return the storage of uploaded originals (a callable keeps it out of migrations)."""
+    return _uploads

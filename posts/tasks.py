@@ -1,0 +1,54 @@
+"""Background work of the posts app (the ``images`` queue, routed by ``posts.*``)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.utils.time import get_exponential_backoff_interval
+
+from posts import thumbnails
+from posts.models import UserPost
+from tasking.base import task
+
+logger = logging.getLogger(__name__)
+
+# 6 retries 2 s apart, doubling up to 10 minutes: about 20 minutes in all, enough to
+# ride out a remounted volume, short enough that an author sees the failure the same day.
+STORAGE_RETRIES = 6
+RETRY_BACKOFF_FACTOR = 2
+RETRY_BACKOFF_MAX = 600
+
+
+@task(
+    name="posts.generate_thumbnails",
+    bind=True,
+    ignore_result=True,
+    acks_late=True,
+    # 20 s soft, 30 s hard: a 12 MP JPEG takes about 0.1 s and a 50 MP PNG about 3 s here.
+    soft_time_limit=20,
+    time_limit=30,
+    max_retries=STORAGE_RETRIES,
+)
+def generate_thumbnails(self, post_id: int, **kwargs) -> None:
+    """Make every thumbnail size of one post from a single decode."""
+    try:
+        thumbnails.generate_for(post_id=post_id)
+    except SoftTimeLimitExceeded:
+        logger.warning("post %s: thumbnails took longer than the soft limit", post_id)
+        UserPost.objects.mark_failed(
+            post_id, "Making the thumbnails took too long. Try a smaller image."
+        )
+    except thumbnails.StorageError as exc:
+        if self.request.retries >= self.max_retries:
+            UserPost.objects.mark_failed(
+                post_id, "The thumbnails could not be stored. Staff can re-generate them."
+            )
+            raise
+        countdown = get_exponential_backoff_interval(
+            factor=RETRY_BACKOFF_FACTOR,
+            retries=self.request.retries,
+            maximum=RETRY_BACKOFF_MAX,
+            full_jitter=True,
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc

@@ -1,0 +1,65 @@
+"""Build test data: users, and image files the way cameras and attackers make them."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from django.contrib.auth import get_user_model
+from PIL import ExifTags, Image
+
+PASSWORD = "a-long-test-password-42"
+
+
+def make_user(username: str = "author", **fields):
+    return get_user_model().objects.create_user(username=username, password=PASSWORD, **fields)
+
+
+def stripes(size: tuple[int, int]) -> Image.Image:
+    """An RGB image red at the top, blue at the bottom, so orientation is checkable."""
+    width, height = size
+    image = Image.new("RGB", size, "blue")
+    image.paste((255, 0, 0), (0, 0, width, height // 2))
+    return image
+
+
+def image_bytes(image: Image.Image, fmt: str, **options) -> bytes:
+    out = BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def phone_jpeg(size: tuple[int, int] = (1200, 900), *, orientation: int = 1) -> bytes:
+    """A JPEG with camera EXIF: orientation, camera model and a GPS position."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = orientation
+    exif[ExifTags.Base.Model] = "SecretPhone 12"
+    exif[ExifTags.Base.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (48.0, 51.0, 29.0),
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: (2.0, 17.0, 40.0),
+    }
+    return image_bytes(stripes(size), "JPEG", exif=exif.tobytes(), quality=90)
+
+
+def sideways_phone_jpeg() -> bytes:
+    """A portrait photo stored on its side, as phones do: EXIF orientation 6."""
+    # Stored 1200x900 with the red half on the left; rotated 90 degrees clockwise
+    # for display it is 900x1200 with the red half on top.
+    stored = stripes((900, 1200)).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    return image_bytes(stored, "JPEG", exif=exif.tobytes(), quality=90)
+
+
+def png_bomb(size: tuple[int, int] = (8000, 8000)) -> bytes:
+    """A PNG a few kilobytes long that would decode to ``size`` pixels."""
+    return image_bytes(Image.new("1", size), "PNG")
+
+
+def corrupt_png(size: tuple[int, int] = (400, 300)) -> bytes:
+    """A PNG whose header is fine but whose compressed pixel data is garbage mid-way."""
+    data = bytearray(image_bytes(Image.effect_noise(size, 64).convert("RGB"), "PNG"))
+    middle = len(data) // 2
+    data[middle : middle + 200] = b"\xff" * 200
+    return bytes(data)

@@ -1,0 +1,209 @@
+"""posts.generate_thumbnails on a real worker consuming RabbitMQ."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from celery.signals import task_postrun, task_retry
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from PIL import Image
+
+from posts.models import Thumbnail, UserPost
+from posts.tasks import generate_thumbnails
+from tests.factories import corrupt_png, image_bytes, phone_jpeg, sideways_phone_jpeg, stripes
+
+pytestmark = pytest.mark.usefixtures("worker", "media")
+
+CLASSIC_FITS_4000x3000 = {
+    "600x400": (533, 400),
+    "300x300": (300, 225),
+    "200x200": (200, 150),
+    "100x100": (100, 75),
+    "10x10": (10, 8),
+    "5x5": (5, 4),
+}
+
+
+def upload(client, data: bytes, name: str = "photo.jpg") -> int:
+    response = client.post(
+        reverse("posts:create"), {"image": SimpleUploadedFile(name, data), "caption": "c"}
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    return UserPost.objects.latest("id").id
+
+
+def opened(thumbnail: Thumbnail) -> Image.Image:
+    return Image.open(thumbnail.file.path)
+
+
+class Signals:
+    """Count what the in-process worker did with the thumbnail task."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.retries = 0
+        self.retried = threading.Event()
+
+    def on_postrun(self, sender=None, **kwargs) -> None:
+        if sender is not None and sender.name == generate_thumbnails.name:
+            self.runs += 1
+
+    def on_retry(self, sender=None, **kwargs) -> None:
+        if sender is not None and sender.name == generate_thumbnails.name:
+            self.retries += 1
+            self.retried.set()
+
+
+@pytest.fixture
+def signals():
+    seen = Signals()
+    task_postrun.connect(seen.on_postrun, weak=False)
+    task_retry.connect(seen.on_retry, weak=False)
+    yield seen
+    task_postrun.disconnect(seen.on_postrun)
+    task_retry.disconnect(seen.on_retry)
+
+
+def test_upload_makes_every_size_and_the_post_becomes_ready(author_client, wait_for_post):
+    post = wait_for_post(upload(author_client, phone_jpeg((4000, 3000))))
+
+    assert (post.state, post.failure_reason) == ("ready", "")
+    made = {t.box: (t.width, t.height) for t in post.thumbnails.all()}
+    assert made == CLASSIC_FITS_4000x3000
+    for thumbnail in post.thumbnails.all():
+        with opened(thumbnail) as image:
+            assert image.size == (thumbnail.width, thumbnail.height)
+            assert image.format == "JPEG"
+
+
+def test_sideways_phone_photo_gives_upright_thumbnails(author_client, wait_for_post):
+    post = wait_for_post(upload(author_client, sideways_phone_jpeg()))
+
+    large = post.thumbnails.get(box_width=600, box_height=400)
+    assert (large.width, large.height) == (300, 400)
+    with opened(large) as image:
+        assert image.getpixel((150, 20))[0] > 200  # red on top
+        assert image.getpixel((150, 380))[2] > 200  # blue at the bottom
+
+
+def test_thumbnails_carry_no_exif(author_client, wait_for_post):
+    post = wait_for_post(upload(author_client, phone_jpeg((1600, 1200))))
+
+    assert post.thumbnails.count() == 6
+    for thumbnail in post.thumbnails.all():
+        data = Path(thumbnail.file.path).read_bytes()
+        assert b"Exif" not in data and b"SecretPhone" not in data
+        with opened(thumbnail) as image:
+            assert not image.getexif()
+
+
+def test_same_task_delivered_twice_leaves_one_thumbnail_and_one_file_per_size(
+    author_client, wait_for_post, signals, media
+):
+    post_id = upload(author_client, phone_jpeg((2000, 1500)))
+    wait_for_post(post_id)
+    runs_before = signals.runs
+    # A redelivery after a crash finds the post still processing; deliver it twice at once.
+    UserPost.objects.filter(id=post_id).update(state="processing")
+
+    generate_thumbnails.delay(post_id)
+    generate_thumbnails.delay(post_id)
+    deadline = time.monotonic() + 30
+    while signals.runs < runs_before + 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert signals.runs == runs_before + 2
+    assert UserPost.objects.get(id=post_id).state == "ready"
+    assert Thumbnail.objects.filter(post_id=post_id).count() == 6
+    folder = media / "media" / "posts" / "thumbnails" / str(post_id)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{box}.jpg" for box in CLASSIC_FITS_4000x3000
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (phone_jpeg((1600, 1200))[:5000], "The image data is damaged or incomplete"),
+        (corrupt_png(), "The image data is damaged or incomplete"),
+    ],
+    ids=["truncated-jpeg", "corrupt-png"],
+)
+def test_file_that_fails_to_decode_marks_the_post_failed_once_and_the_worker_goes_on(
+    author_client, wait_for_post, signals, data, reason
+):
+    bad = wait_for_post(upload(author_client, data, name="bad.png"))
+    good = wait_for_post(upload(author_client, phone_jpeg((640, 480))))
+
+    assert bad.state == "failed"
+    assert reason in bad.failure_reason
+    assert not bad.thumbnails.exists()
+    assert signals.retries == 0
+    assert good.state == "ready"  # the worker is still consuming
+
+
+def test_html_appended_to_a_png_is_only_ever_served_re_encoded(
+    author_client, wait_for_post, client
+):
+    png = image_bytes(stripes((400, 300)), "PNG") + b"<html><script>alert(1)</script></html>"
+
+    post = wait_for_post(upload(author_client, png, name="innocent.png"))
+
+    assert post.state == "ready"
+    status = client.get(reverse("posts:status", args=[post.id])).json()
+    for thumbnail in post.thumbnails.all():
+        data = Path(thumbnail.file.path).read_bytes()
+        assert data.startswith(b"\xff\xd8") and b"<script" not in data
+    assert all(t["url"].endswith(".jpg") for t in status["thumbnails"])
+    page = client.get(post.get_absolute_url()).content.decode()
+    assert post.image.name not in page
+
+
+def test_storage_error_is_retried_with_backoff_then_succeeds(
+    author, wait_for_post, signals, media, django_capture_on_commit_callbacks
+):
+    with transaction.atomic():
+        post = UserPost.objects.create(
+            author=author, caption="c", image=ContentFile(phone_jpeg(), name="a.jpg")
+        )
+        # A file where the thumbnail folder must go: every write fails with an OSError.
+        blocker = media / "media" / "posts" / "thumbnails" / str(post.id)
+        blocker.parent.mkdir(parents=True)
+        blocker.write_bytes(b"")
+
+    assert signals.retried.wait(20), "the task was not retried"
+    assert UserPost.objects.get(id=post.id).state == "processing"
+    blocker.unlink()
+
+    post = wait_for_post(post.id)
+    assert post.state == "ready"
+    assert post.thumbnails.count() == 6
+
+
+def test_admin_regenerate_action_remakes_the_thumbnails(admin_client, author, wait_for_post):
+    post_id = upload_as(author, phone_jpeg((800, 600)))
+    post = wait_for_post(post_id)
+    Thumbnail.objects.filter(post=post).delete()
+
+    response = admin_client.post(
+        reverse("admin:posts_userpost_changelist"),
+        {"action": "regenerate_thumbnails", "_selected_action": [post_id]},
+    )
+
+    assert response.status_code == 302
+    post = wait_for_post(post_id)
+    assert post.state == "ready"
+    assert post.thumbnails.count() == 6
+
+
+def upload_as(user, data: bytes) -> int:
+    client = Client()
+    client.force_login(user)
+    return upload(client, data)

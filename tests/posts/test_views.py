@@ -1,0 +1,149 @@
+"""Upload, gallery, post page, status JSON and delete, through Django's test client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from posts.models import CAPTION_MAX_LENGTH, UserPost
+from tests.factories import image_bytes, make_user, phone_jpeg, png_bomb, stripes
+
+pytestmark = pytest.mark.usefixtures("media")
+
+
+def upload(client, data: bytes, *, name: str = "photo.jpg", caption: str = "A caption"):
+    return client.post(
+        reverse("posts:create"),
+        {"image": SimpleUploadedFile(name, data), "caption": caption},
+    )
+
+
+def errors(response) -> list[str]:
+    form = response.context["form"]
+    return [message for messages in form.errors.values() for message in messages]
+
+
+def test_upload_redirects_to_the_waiting_post_and_stores_the_upload_under_a_fresh_name(
+    author_client, author, settings
+):
+    response = upload(author_client, phone_jpeg(), name="../../etc/passwd.jpg")
+
+    post = UserPost.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("posts:detail", args=[post.id])
+    assert (post.author, post.caption, post.state) == (author, "A caption", "waiting")
+    assert post.image.name.startswith("originals/") and post.image.name.endswith(".jpg")
+    assert "passwd" not in post.image.name
+    # Kept out of MEDIA_ROOT: what the site serves is re-encoded output only.
+    assert post.image.path.startswith(str(settings.POST_UPLOADS_ROOT))
+
+
+def test_upload_needs_a_signed_in_user(client, db):
+    response = upload(client, phone_jpeg())
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert not UserPost.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "caption", "message"),
+    [
+        (b"just some text, not an image", "notes.png", "c", "This file is not an image"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "x.png",
+         "c", "This file is not an image"),
+        (image_bytes(stripes((32, 32)), "BMP"), "old.bmp", "c", "BMP images are not accepted"),
+        (image_bytes(stripes((32, 32)), "TIFF"), "scan.tif", "c", "TIFF images are not accepted"),
+        (png_bomb(), "bomb.png", "c", "(64 megapixels); the limit is 50 megapixels"),
+        (phone_jpeg((64, 64)), "ok.jpg", "   ", "Write a caption"),
+        (phone_jpeg((64, 64)), "ok.jpg", "x" * (CAPTION_MAX_LENGTH + 1), "at most 500"),
+    ],
+    ids=["text", "svg-renamed-png", "bmp", "tiff", "decompression-bomb", "empty-caption",
+         "long-caption"],
+)  # fmt: skip
+def test_bad_upload_is_refused_with_a_message_the_user_understands(
+    author_client, data, name, caption, message
+):
+    response = upload(author_client, data, name=name, caption=caption)
+
+    assert response.status_code == 200
+    assert any(message in error for error in errors(response)), errors(response)
+    assert message.split("(")[0] in response.content.decode()
+    assert not UserPost.objects.exists()
+
+
+def test_file_over_the_upload_limit_is_refused(author_client, settings):
+    settings.POST_MAX_UPLOAD_BYTES = 10_000
+
+    response = upload(author_client, phone_jpeg((1200, 900)))
+
+    assert any("the limit is 0.0 MB. Upload a smaller image." in e for e in errors(response))
+    assert not UserPost.objects.exists()
+
+
+def test_post_page_and_status_show_a_waiting_post_to_its_author_only(author_client, author, client):
+    post = UserPost.objects.create(
+        author=author, caption="soon", image=ContentFile(phone_jpeg(), name="a.jpg")
+    )
+
+    page = author_client.get(post.get_absolute_url())
+    status = author_client.get(reverse("posts:status", args=[post.id])).json()
+
+    assert "Waiting" in page.content.decode()
+    assert status == {
+        "id": post.id,
+        "state": "waiting",
+        "state_label": "Waiting",
+        "failure_reason": "",
+        "thumbnails": [],
+    }
+    client.logout()
+    assert client.get(post.get_absolute_url()).status_code == 404
+
+
+def test_gallery_lists_only_ready_posts_newest_first_twelve_a_page(client, author):
+    for i in range(14):
+        UserPost.objects.create(author=author, caption=f"ready {i}", state="ready", image="x.jpg")
+    UserPost.objects.create(author=author, caption="still waiting", image="y.jpg")
+
+    first = client.get(reverse("posts:index"))
+    second = client.get(reverse("posts:index"), {"page": 2})
+
+    captions = [p.caption for p in first.context["page"]]
+    assert captions == [f"ready {i}" for i in range(13, 1, -1)]
+    assert [p.caption for p in second.context["page"]] == ["ready 1", "ready 0"]
+    assert "still waiting" not in first.content.decode() + second.content.decode()
+
+
+def test_author_deletes_a_post_and_its_files_go_with_it(
+    author_client, author, media, django_capture_on_commit_callbacks
+):
+    post = UserPost.objects.create(
+        author=author, caption="bye", image=ContentFile(phone_jpeg(), name="a.jpg")
+    )
+    thumbs = media / "media" / "posts" / "thumbnails" / str(post.id)
+    thumbs.mkdir(parents=True)
+    (thumbs / "5x5.jpg").write_bytes(b"jpeg")
+    upload_path = Path(post.image.path)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = author_client.post(reverse("posts:delete", args=[post.id]))
+
+    assert response.status_code == 302
+    assert not UserPost.objects.filter(id=post.id).exists()
+    assert not upload_path.exists()
+    assert not thumbs.exists()
+
+
+def test_someone_else_cannot_delete_a_post(client, author):
+    post = UserPost.objects.create(author=author, caption="mine", image="x.jpg")
+    client.force_login(make_user("other"))
+
+    response = client.post(reverse("posts:delete", args=[post.id]))
+
+    assert response.status_code == 403
+    assert UserPost.objects.filter(id=post.id).exists()
