@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable
@@ -9,6 +10,10 @@ from typing import Any
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
+from celery.exceptions import Retry
+from celery.utils import uuid
+
+from tasking import dedup, locks, ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -22,14 +27,57 @@ class ProjectTask(DjangoTask):
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         logger.error("failed with %s: %s", type(exc).__name__, exc)
 
+    # Set by ``task(deduplicate=...)``; see tasking/dedup.py.
+    deduplicate: dedup.Deduplicate | None = None
 
-def task(*, name: str, **options: Any) -> Callable[[Callable[..., Any]], ProjectTask]:
+    def apply_async(self, args=None, kwargs=None, task_id=None, **options):
+        """Publish, or with ``deduplicate`` return the message already waiting for the key."""
+        if self.deduplicate is None:
+            return super().apply_async(args, kwargs, task_id=task_id, **options)
+        task_id = task_id or uuid()
+        key = dedup.marker_key(self.name, key_values(self, self.deduplicate.key, args, kwargs))
+        waiting = dedup.claim(key, task_id, self.deduplicate.ttl)
+        if waiting is not None:
+            logger.info("%s already waiting as %s; not publishing again", key, waiting)
+            return self.AsyncResult(waiting)
+        return super().apply_async(args, kwargs, task_id=task_id, **options)
+
+    def reschedule(self, countdown: float, reason: str) -> Retry:
+        """Publish this run again after ``countdown`` seconds without using up a retry."""
+        signature = self.signature_from_request(countdown=countdown)
+        signature.apply_async()
+        return Retry(message=reason, when=countdown, sig=signature)
+
+
+def key_values(task: Any, names: tuple[str, ...], args: Any, kwargs: Any) -> tuple[object, ...]:
+    """Return the values of the named arguments of one call of ``task``."""
+    signature = inspect.signature(task.run)
+    bound = signature.bind_partial(*(args or ()), **(kwargs or {}))
+    values = dict(bound.arguments)
+    for parameter in signature.parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            values.update(values.pop(parameter.name, {}))
+    return tuple(values.get(name) for name in names)
+
+
+def task(
+    *,
+    name: str,
+    single_instance: locks.SingleInstance | None = None,
+    deduplicate: dedup.Deduplicate | None = None,
+    cluster_rate_limit: str | None = None,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], ProjectTask]:
     """Declare a project task with an explicit name and options on the decorator.
 
     The function must accept ``**kwargs``: during a rolling deploy a message sent by
     the next release may carry an argument this release does not know yet, and the
     task must still run rather than crash with a TypeError.
+
+    ``single_instance`` (tasking/locks.py), ``deduplicate`` (tasking/dedup.py) and
+    ``cluster_rate_limit`` ("50/15m", tasking/ratelimit.py) add what Celery lacks.
     """
+    rate = ratelimit.parse_rate(cluster_rate_limit) if cluster_rate_limit else None
     if "." not in name:
         raise ValueError(f"task name {name!r} must be '<app>.<verb>', e.g. 'posts.make_thumbnails'")
 
@@ -40,6 +88,50 @@ def task(*, name: str, **options: Any) -> Callable[[Callable[..., Any]], Project
                 f"task {name!r} ({fn.__module__}.{fn.__qualname__}) must accept **kwargs, "
                 "so messages from another release with extra arguments still run"
             )
-        return shared_task(name=name, base=ProjectTask, **options)(fn)
+        if single_instance is None and deduplicate is None and rate is None:
+            return shared_task(name=name, base=ProjectTask, **options)(fn)
+        guarded = _guard(fn, name, single_instance, deduplicate, rate, bound=options.get("bind"))
+        return shared_task(name=name, base=ProjectTask, deduplicate=deduplicate, **options)(guarded)
 
     return decorate
+
+
+def _guard(
+    fn: Callable[..., Any],
+    name: str,
+    single_instance: locks.SingleInstance | None,
+    deduplicate: dedup.Deduplicate | None,
+    rate: ratelimit.Rate | None,
+    *,
+    bound: bool,
+) -> Callable[..., Any]:
+    """Wrap ``fn`` so each run drops its dedup marker, waits for its rate slot, then locks."""
+    from celery import current_task
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        this = current_task._get_current_object()
+        call_args = args[1:] if bound else args
+        if deduplicate is not None:
+            values = key_values(this, deduplicate.key, call_args, kwargs)
+            dedup.release(dedup.marker_key(name, values), this.request.id)
+        if rate is not None:
+            wait = ratelimit.try_start(name, rate)
+            if wait:
+                raise this.reschedule(wait, f"over the cluster rate limit {rate}")
+        if single_instance is None:
+            return fn(*args, **kwargs)
+        values = key_values(this, single_instance.key, call_args, kwargs)
+        lock = locks.Lock(locks.lock_key(name, *values), ttl=single_instance.ttl)
+        if not lock.acquire():
+            if single_instance.when_busy == "retry":
+                raise this.reschedule(single_instance.retry_after, f"{lock.key} is busy")
+            logger.info("skipped: %s is held by another run", lock.key)
+            return None
+        lock.start_heartbeat()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            lock.release()
+
+    return run

@@ -1,0 +1,66 @@
+"""Tasks the tasking tests run; subprocess workers load them with ``--include``."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from django.conf import settings
+
+from tasking.base import task
+from tasking.dedup import Deduplicate
+from tasking.locks import SingleInstance, redis_client
+
+# Queues no default worker consumes, so a test decides who runs what and when.
+DEDUP_QUEUE = "tests-dedup"
+CHUNK_QUEUE = "tests-chunks"
+GENERATOR_QUEUE = "tests-generator"
+
+
+def redis():
+    return redis_client(settings.REDIS_URL)
+
+
+def record(name: str, value: object) -> None:
+    redis().rpush(name, str(value))
+
+
+@task(
+    name="tests.hold_lock",
+    single_instance=SingleInstance(key="resource", ttl=3, when_busy="retry", retry_after=0.2),
+)
+def hold_lock(resource: str, seconds: float, run: str, **kwargs) -> None:
+    """Hold the resource's lock for a while, recording when the run starts and ends."""
+    record(f"{run}:pid", os.getpid())
+    start = time.time()
+    time.sleep(seconds)
+    record(run, f"{start} {time.time()}")
+
+
+@task(name="tests.hold_lock_or_skip", single_instance=SingleInstance(key="resource", ttl=3))
+def hold_lock_or_skip(resource: str, seconds: float, run: str, **kwargs) -> None:
+    """Hold the resource's lock for a while; runs that find it busy are skipped."""
+    record(run, "ran")
+    time.sleep(seconds)
+
+
+@task(name="tests.deduplicated", deduplicate=Deduplicate(key="item_id"))
+def deduplicated(item_id: int, run: str, **kwargs) -> None:
+    """Record one run for the item."""
+    record(run, item_id)
+
+
+@task(name="tests.rate_limited", bind=True, cluster_rate_limit="5/1s", max_retries=1)
+def rate_limited(self, run: str, **kwargs) -> int:
+    """Record when the run starts; return how many retries it used."""
+    record(run, repr(time.time()))
+    return self.request.retries
+
+
+@task(name="tests.record_rows")
+def record_rows(ids: list[int], run: str, **kwargs) -> None:
+    """Count one processing of each row id."""
+    pipe = redis().pipeline()
+    for row_id in ids:
+        pipe.hincrby(run, str(row_id), 1)
+    pipe.execute()
