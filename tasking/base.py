@@ -22,6 +22,8 @@ class ProjectTask(DjangoTask):
     """Base class of every project task: Django-aware (``delay_on_commit``), logged."""
 
     def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:
+        if exc is None:  # rescheduled by a lock or rate limit, not by an error
+            return
         logger.warning("retrying after %s: %s", type(exc).__name__, exc)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:

@@ -16,9 +16,10 @@ TASK_MODULES = "tests.tasks,tests.tasking.tasks"
 def run() -> str:
     """A unique Redis key for what one test's tasks record; deleted afterwards."""
     name = f"tests:{uuid.uuid4().hex}"
+    client = redis()
     yield name
-    for key in redis().scan_iter(f"{name}*"):
-        redis().delete(key)
+    for key in client.scan_iter(f"{name}*"):
+        client.delete(key)
 
 
 def starts_and_ends(name: str) -> list[tuple[float, float]]:

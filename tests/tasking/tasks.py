@@ -44,7 +44,7 @@ def hold_lock_or_skip(resource: str, seconds: float, run: str, **kwargs) -> None
     time.sleep(seconds)
 
 
-@task(name="tests.deduplicated", deduplicate=Deduplicate(key="item_id"))
+@task(name="tests.deduplicated", deduplicate=Deduplicate(key=("item_id", "run")))
 def deduplicated(item_id: int, run: str, **kwargs) -> None:
     """Record one run for the item."""
     record(run, item_id)
