@@ -68,6 +68,7 @@ def task(
     single_instance: locks.SingleInstance | None = None,
     deduplicate: dedup.Deduplicate | None = None,
     cluster_rate_limit: str | None = None,
+    run_once: bool = False,
     **options: Any,
 ) -> Callable[[Callable[..., Any]], ProjectTask]:
     """Declare a project task with an explicit name and options on the decorator.
@@ -78,6 +79,8 @@ def task(
 
     ``single_instance`` (tasking/locks.py), ``deduplicate`` (tasking/dedup.py) and
     ``cluster_rate_limit`` ("50/15m", tasking/ratelimit.py) add what Celery lacks.
+    ``run_once`` runs messages that share a task id (an outbox row published twice, a
+    redelivery after success) once: the id is marked done after a successful run.
     """
     rate = ratelimit.parse_rate(cluster_rate_limit) if cluster_rate_limit else None
     if "." not in name:
@@ -90,8 +93,10 @@ def task(
                 f"task {name!r} ({fn.__module__}.{fn.__qualname__}) must accept **kwargs, "
                 "so messages from another release with extra arguments still run"
             )
-        if single_instance is None and deduplicate is None and rate is None:
+        if not (single_instance or deduplicate or rate or run_once):
             return shared_task(name=name, base=ProjectTask, **options)(fn)
+        if run_once:
+            fn = _once_per_message(fn, name)
         guarded = _guard(fn, name, single_instance, deduplicate, rate, bound=options.get("bind"))
         return shared_task(name=name, base=ProjectTask, deduplicate=deduplicate, **options)(guarded)
 
@@ -135,5 +140,39 @@ def _guard(
             return fn(*args, **kwargs)
         finally:
             lock.release()
+
+    return run
+
+
+# 7 days: as long as task results are kept (CELERY_RESULT_EXPIRES); a message id is
+# never republished later than that.
+RUN_ONCE_TTL = 7 * 24 * 3600
+
+
+def _once_per_message(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """Wrap ``fn`` so a task id that already succeeded is not run again."""
+    from celery import current_task
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        this = current_task._get_current_object()
+        backend = locks.backend()
+        done = locks.lock_key("done", name, this.request.id)
+        if backend.holder(done) is not None:
+            logger.info("message %s already ran; not running it again", this.request.id)
+            return None
+        # Two copies of one message arriving together: the second waits, then sees done.
+        with_lock = locks.Lock(locks.lock_key("running", name, this.request.id))
+        if not with_lock.acquire():
+            raise this.reschedule(1.0, f"message {this.request.id} is running elsewhere")
+        with_lock.start_heartbeat()
+        try:
+            if backend.holder(done) is not None:
+                return None
+            result = fn(*args, **kwargs)
+            backend.acquire(done, "done", RUN_ONCE_TTL)
+            return result
+        finally:
+            with_lock.release()
 
     return run

@@ -48,10 +48,14 @@ class ChunkedGenerator:
     pause: float = 2.0
     # Queue of the step messages themselves (default: the step task's route).
     step_queue: str | None = None
+    # Queue of the chunk tasks (default: the chunk task's route).
+    queue: str | None = None
 
     @property
     def target_queue(self) -> str:
-        """Return the queue the chunk tasks are routed to."""
+        """Return the queue the chunk tasks go to."""
+        if self.queue:
+            return self.queue
         route = current_app.amqp.router.route({}, self.task)
         return route["queue"].name
 

@@ -6,9 +6,11 @@ import os
 import time
 
 from django.conf import settings
+from django.db.models import QuerySet
 
 from tasking.base import task
 from tasking.dedup import Deduplicate
+from tasking.generators import ChunkedGenerator, register
 from tasking.locks import SingleInstance, redis_client
 
 # Queues no default worker consumes, so a test decides who runs what and when.
@@ -57,10 +59,32 @@ def rate_limited(self, run: str, **kwargs) -> int:
     return self.request.retries
 
 
-@task(name="tests.record_rows")
+@task(name="tests.record_rows", run_once=True)
 def record_rows(ids: list[int], run: str, **kwargs) -> None:
     """Count one processing of each row id."""
     pipe = redis().pipeline()
     for row_id in ids:
         pipe.hincrby(run, str(row_id), 1)
     pipe.execute()
+
+
+def all_users(params: dict) -> QuerySet:
+    from django.contrib.auth.models import User
+
+    return User.objects.all()
+
+
+# Small sizes so a few hundred rows take many steps and the queue limit is reached.
+sparse_users = register(
+    ChunkedGenerator(
+        name="tests.record_users",
+        rows=all_users,
+        task="tests.record_rows",
+        chunk_size=5,
+        batch_size=20,
+        max_queue_depth=6,
+        pause=0.3,
+        step_queue=GENERATOR_QUEUE,
+        queue=CHUNK_QUEUE,
+    )
+)
