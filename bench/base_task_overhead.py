@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from bench.rabbitmq_vhost import own_vhost  # noqa: E402 - after sys.path is set
 
