@@ -63,7 +63,7 @@ def prepare_database(url: str, users: int) -> None:
             [users + users // 6],
         )
         # Gaps in the ids, as in a table where users have been deleted.
-        cursor.execute("DELETE FROM auth_user WHERE id %% 7 = 0")
+        cursor.execute("DELETE FROM auth_user WHERE id % 7 = 0")
         cursor.execute("SELECT count(*) FROM auth_user")
         print(f"  {cursor.fetchone()[0]} users in {urlsplit(url).path}", flush=True)
 
@@ -160,7 +160,8 @@ def main() -> None:
             text=True,
             check=False,
         )
-        print(done.stderr[-2000:] if done.returncode else "", end="")
+        if done.returncode:
+            raise SystemExit(f"the run with {users} users failed:\n{done.stderr[-3000:]}")
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     print(f"{'users':>10}{'seconds':>10}{'peak RSS MiB':>14}{'max depth':>11}{'limit+batch':>13}")
     for row in rows:
