@@ -12,6 +12,4 @@ from tasking import generators
 STEP_QUEUE = "bench-generator"
 NAME = "bench.email_active_users"
 
-generators.register(
-    replace(generators._registry[EMAIL_ACTIVE_USERS], name=NAME, step_queue=STEP_QUEUE)
-)
+generators.register(replace(generators.get(EMAIL_ACTIVE_USERS), name=NAME, step_queue=STEP_QUEUE))

@@ -75,9 +75,19 @@ def register(generator: ChunkedGenerator) -> ChunkedGenerator:
     return generator
 
 
+def get(name: str) -> ChunkedGenerator:
+    """Return the registered generator of that name."""
+    try:
+        return _registry[name]
+    except KeyError:
+        raise LookupError(
+            f"no chunked generator named {name!r}; register it in a module the workers import"
+        ) from None
+
+
 def start(name: str, params: dict[str, Any] | None = None) -> GeneratorJob:
     """Create a job for the named generator; its first step is published on commit."""
-    generator = _registry[name]
+    generator = get(name)
     params = params or {}
     with transaction.atomic():
         job = GeneratorJob.objects.create(
@@ -133,7 +143,7 @@ def _advance_locked(job_id: int, step: int) -> Any:
             "job %s is at step %s (%s); dropping step %s", job.pk, job.step, job.state, step
         )
         return None
-    generator = _registry[job.name]
+    generator = get(job.name)
     target = generator.target_queue
     depth = queue_depth(target)
     if depth >= generator.depth_limit:
