@@ -54,8 +54,9 @@ def deduplicated(item_id: int, run: str, **kwargs) -> None:
 
 @task(name="tests.rate_limited", bind=True, cluster_rate_limit="5/1s", max_retries=1)
 def rate_limited(self, run: str, **kwargs) -> int:
-    """Record when the run starts; return how many retries it used."""
+    """Record when the run starts and where; return how many retries it used."""
     record(run, repr(time.time()))
+    record(f"{run}:pid", os.getpid())
     return self.request.retries
 
 
