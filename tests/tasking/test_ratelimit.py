@@ -53,7 +53,8 @@ def test_two_workers_never_start_more_than_five_in_any_second(subprocess_env, ru
     assert len(set(redis().lrange(f"{run}:pid", 0, -1))) >= 2, "one process did all the work"
     starts = sorted(float(s) for s in redis().lrange(run, 0, -1))
     assert len(starts) == 20
-    # The sixth start after any start comes a full second later. 0.05 s allows for the
-    # scheduling gap between the Redis grant and the start being recorded.
+    # The sixth start after any start comes a full second later. 0.1 s allows for the
+    # gap between the Redis grant and the start being recorded on a busy machine; without
+    # the limit, four processes start six of these no-op tasks within a few milliseconds.
     for first, sixth in zip(starts, starts[5:], strict=False):
-        assert sixth - first >= 1 - 0.05, f"6 starts within {sixth - first:.3f} s"
+        assert sixth - first >= 1 - 0.1, f"6 starts within {sixth - first:.3f} s"
