@@ -362,3 +362,19 @@ POST_MAX_UPLOAD_BYTES = env_int("POST_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 POST_MAX_PIXELS = env_int("POST_MAX_PIXELS", 50_000_000)
 # Uploaded originals live outside MEDIA_ROOT: the site serves only re-encoded thumbnails.
 POST_UPLOADS_ROOT = Path(os.environ.get("POST_UPLOADS_ROOT") or DATA_DIR / "uploads")
+
+# --- tasking: locks, rate limits, generators, outbox ---
+
+# Seconds a single-instance lock lives without renewal; a heartbeat renews it every
+# third of that, so a SIGKILLed worker's lock frees within this many seconds.
+TASKING_LOCK_TTL = env_int("TASKING_LOCK_TTL", 30)
+# A chunked generator pauses while its target queue holds this many messages or more.
+GENERATOR_MAX_QUEUE_DEPTH = env_int("GENERATOR_MAX_QUEUE_DEPTH", 1000)
+# Seconds an outbox row may stay unpublished before the relay publishes it (a process
+# that died between commit and publish); well above a publish's round trip.
+OUTBOX_RELAY_AFTER = env_int("OUTBOX_RELAY_AFTER", 60)
+CELERY_BEAT_SCHEDULE["tasking.relay_outbox"] = {
+    "task": "tasking.relay_outbox",
+    "schedule": 60.0,
+    "options": {"expires": 60},
+}

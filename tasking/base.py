@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable
@@ -9,6 +10,10 @@ from typing import Any
 
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
+from celery.exceptions import Retry
+from celery.utils import uuid
+
+from tasking import dedup, locks, ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -17,19 +22,67 @@ class ProjectTask(DjangoTask):
     """Base class of every project task: Django-aware (``delay_on_commit``), logged."""
 
     def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:
+        if exc is None:  # rescheduled by a lock or rate limit, not by an error
+            return
         logger.warning("retrying after %s: %s", type(exc).__name__, exc)
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         logger.error("failed with %s: %s", type(exc).__name__, exc)
 
+    # Set by ``task(deduplicate=...)``; see tasking/dedup.py.
+    deduplicate: dedup.Deduplicate | None = None
 
-def task(*, name: str, **options: Any) -> Callable[[Callable[..., Any]], ProjectTask]:
+    def apply_async(self, args=None, kwargs=None, task_id=None, **options):
+        """Publish, or with ``deduplicate`` return the message already waiting for the key."""
+        if self.deduplicate is None:
+            return super().apply_async(args, kwargs, task_id=task_id, **options)
+        task_id = task_id or uuid()
+        key = dedup.marker_key(self.name, key_values(self, self.deduplicate.key, args, kwargs))
+        waiting = dedup.claim(key, task_id, self.deduplicate.ttl)
+        if waiting is not None:
+            logger.info("%s already waiting as %s; not publishing again", key, waiting)
+            return self.AsyncResult(waiting)
+        return super().apply_async(args, kwargs, task_id=task_id, **options)
+
+    def reschedule(self, countdown: float, reason: str) -> Retry:
+        """Publish this run again after ``countdown`` seconds without using up a retry."""
+        signature = self.signature_from_request(countdown=countdown)
+        signature.apply_async()
+        return Retry(message=reason, when=countdown, sig=signature)
+
+
+def key_values(task: Any, names: tuple[str, ...], args: Any, kwargs: Any) -> tuple[object, ...]:
+    """Return the values of the named arguments of one call of ``task``."""
+    signature = inspect.signature(task.run)
+    bound = signature.bind_partial(*(args or ()), **(kwargs or {}))
+    values = dict(bound.arguments)
+    for parameter in signature.parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            values.update(values.pop(parameter.name, {}))
+    return tuple(values.get(name) for name in names)
+
+
+def task(
+    *,
+    name: str,
+    single_instance: locks.SingleInstance | None = None,
+    deduplicate: dedup.Deduplicate | None = None,
+    cluster_rate_limit: str | None = None,
+    run_once: bool = False,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], ProjectTask]:
     """Declare a project task with an explicit name and options on the decorator.
 
     The function must accept ``**kwargs``: during a rolling deploy a message sent by
     the next release may carry an argument this release does not know yet, and the
     task must still run rather than crash with a TypeError.
+
+    ``single_instance`` (tasking/locks.py), ``deduplicate`` (tasking/dedup.py) and
+    ``cluster_rate_limit`` ("50/15m", tasking/ratelimit.py) add what Celery lacks.
+    ``run_once`` runs messages that share a task id (an outbox row published twice, a
+    redelivery after success) once: the id is marked done after a successful run.
     """
+    rate = ratelimit.parse_rate(cluster_rate_limit) if cluster_rate_limit else None
     if "." not in name:
         raise ValueError(f"task name {name!r} must be '<app>.<verb>', e.g. 'posts.make_thumbnails'")
 
@@ -40,6 +93,86 @@ def task(*, name: str, **options: Any) -> Callable[[Callable[..., Any]], Project
                 f"task {name!r} ({fn.__module__}.{fn.__qualname__}) must accept **kwargs, "
                 "so messages from another release with extra arguments still run"
             )
-        return shared_task(name=name, base=ProjectTask, **options)(fn)
+        if not (single_instance or deduplicate or rate or run_once):
+            return shared_task(name=name, base=ProjectTask, **options)(fn)
+        if run_once:
+            fn = _once_per_message(fn, name)
+        guarded = _guard(fn, name, single_instance, deduplicate, rate, bound=options.get("bind"))
+        return shared_task(name=name, base=ProjectTask, deduplicate=deduplicate, **options)(guarded)
 
     return decorate
+
+
+def _guard(
+    fn: Callable[..., Any],
+    name: str,
+    single_instance: locks.SingleInstance | None,
+    deduplicate: dedup.Deduplicate | None,
+    rate: ratelimit.Rate | None,
+    *,
+    bound: bool,
+) -> Callable[..., Any]:
+    """Wrap ``fn`` so each run drops its dedup marker, waits for its rate slot, then locks."""
+    from celery import current_task
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        this = current_task._get_current_object()
+        call_args = args[1:] if bound else args
+        if deduplicate is not None:
+            values = key_values(this, deduplicate.key, call_args, kwargs)
+            dedup.release(dedup.marker_key(name, values), this.request.id)
+        if rate is not None:
+            wait = ratelimit.try_start(name, rate)
+            if wait:
+                raise this.reschedule(wait, f"over the cluster rate limit {rate}")
+        if single_instance is None:
+            return fn(*args, **kwargs)
+        values = key_values(this, single_instance.key, call_args, kwargs)
+        lock = locks.Lock(locks.lock_key(name, *values), ttl=single_instance.ttl)
+        if not lock.acquire():
+            if single_instance.when_busy == "retry":
+                raise this.reschedule(single_instance.retry_after, f"{lock.key} is busy")
+            logger.info("skipped: %s is held by another run", lock.key)
+            return None
+        lock.start_heartbeat()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            lock.release()
+
+    return run
+
+
+# 7 days: as long as task results are kept (CELERY_RESULT_EXPIRES); a message id is
+# never republished later than that.
+RUN_ONCE_TTL = 7 * 24 * 3600
+
+
+def _once_per_message(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """Wrap ``fn`` so a task id that already succeeded is not run again."""
+    from celery import current_task
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        this = current_task._get_current_object()
+        backend = locks.backend()
+        done = locks.lock_key("done", name, this.request.id)
+        if backend.holder(done) is not None:
+            logger.info("message %s already ran; not running it again", this.request.id)
+            return None
+        # Two copies of one message arriving together: the second waits, then sees done.
+        with_lock = locks.Lock(locks.lock_key("running", name, this.request.id))
+        if not with_lock.acquire():
+            raise this.reschedule(1.0, f"message {this.request.id} is running elsewhere")
+        with_lock.start_heartbeat()
+        try:
+            if backend.holder(done) is not None:
+                return None
+            result = fn(*args, **kwargs)
+            backend.acquire(done, "done", RUN_ONCE_TTL)
+            return result
+        finally:
+            with_lock.release()
+
+    return run

@@ -1,6 +1,7 @@
 """The @task convention: explicit names, **kwargs, task-tagged log lines."""
 
 import logging
+import uuid
 
 import pytest
 
@@ -44,3 +45,20 @@ def test_lines_logged_outside_a_task_are_marked_as_such(caplog):
     logging.getLogger("tests.outside").info("hello")
 
     assert caplog.records[-1].task_id == "-"
+
+
+def test_run_once_runs_two_messages_with_one_task_id_once(worker):
+    from tests.tasking.tasks import record_rows, redis
+
+    run, task_id = f"tests:{uuid.uuid4().hex}", uuid.uuid4().hex
+    first = record_rows.apply_async(([1, 2], run), task_id=task_id)
+    second = record_rows.apply_async(([1, 2], run), task_id=task_id)
+    first.get(timeout=20)
+    second.get(timeout=20)
+    # A later message has run, so the worker has taken both copies off the queue.
+    record_rows.delay([3], run).get(timeout=20)
+
+    try:
+        assert redis().hgetall(run) == {b"1": b"1", b"2": b"1", b"3": b"1"}
+    finally:
+        redis().delete(run)

@@ -1,0 +1,37 @@
+"""The user admin, with a batch password-reset action."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
+
+from accounts import emails
+from accounts.tasks import send_password_resets
+
+User = get_user_model()
+
+
+class BacklotUserAdmin(UserAdmin):
+    actions = ["send_password_reset_emails"]
+
+    @admin.action(description="Send password reset emails")
+    def send_password_reset_emails(self, request, queryset) -> None:
+        """Queue one reset-email task per batch of the selected users, after commit."""
+        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
+        for batch in emails.batches(ids):
+            transaction.on_commit(
+                lambda batch=batch: send_password_resets.delay(
+                    batch, request.get_host(), request.is_secure()
+                )
+            )
+        self.message_user(
+            request,
+            f"Sending password reset emails to {len(ids)} users in the background.",
+            messages.SUCCESS,
+        )
+
+
+admin.site.unregister(User)
+admin.site.register(User, BacklotUserAdmin)

@@ -1,0 +1,45 @@
+"""Email tasks: each takes a batch of user ids."""
+
+from __future__ import annotations
+
+from accounts import emails
+from tasking.base import task
+from tasking.generators import ChunkedGenerator, register
+
+
+@task(
+    name="accounts.send_password_resets",
+    run_once=True,
+    acks_late=True,
+    max_retries=5,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+)
+def send_password_resets(user_ids: list[int], domain: str, use_https: bool, **kwargs) -> int:
+    """Send a password-reset email to each user of one batch."""
+    return emails.send_password_resets(user_ids=user_ids, domain=domain, use_https=use_https)
+
+
+@task(
+    name="accounts.email_users",
+    run_once=True,
+    acks_late=True,
+    max_retries=5,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+)
+def email_users(user_ids: list[int], subject: str, body: str, **kwargs) -> int:
+    """Send one notice to each user of one batch."""
+    return emails.send_notice(user_ids=user_ids, subject=subject, body=body)
+
+
+EMAIL_ACTIVE_USERS = "accounts.email_active_users"
+
+register(
+    ChunkedGenerator(
+        name=EMAIL_ACTIVE_USERS,
+        rows=emails.active_users,
+        task="accounts.email_users",
+        chunk_size=emails.BATCH_SIZE,
+    )
+)

@@ -1,0 +1,47 @@
+"""Queue-time deduplication: while one message for a key waits, more calls publish nothing.
+
+Publishing takes a marker (a lock whose token is the task id) for the key; the run
+releases it as it starts, so a call made while the task runs queues a fresh message.
+The marker expires after a TTL, so a lost message never blocks its key for good.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tasking import locks
+
+
+@dataclass(frozen=True)
+class Deduplicate:
+    """Task option: one waiting message per value of the ``key`` arguments."""
+
+    key: tuple[str, ...] = ()
+    # 3600: the longest countdown the project schedules (CELERY_LONGEST_COUNTDOWN).
+    ttl: float = 3600
+
+    def __post_init__(self) -> None:
+        if isinstance(self.key, str):
+            object.__setattr__(self, "key", (self.key,))
+
+
+def marker_key(task_name: str, values: tuple[object, ...]) -> str:
+    """Return the marker key for one task and key-argument values."""
+    return locks.lock_key("dedup", task_name, *values)
+
+
+def claim(key: str, task_id: str, ttl: float) -> str | None:
+    """Mark a message as waiting; return the id of the one already waiting, if any."""
+    backend = locks.backend()
+    if backend.acquire(key, task_id, ttl):
+        return None
+    # The waiting message may have started (and released) between the two calls.
+    holder = backend.holder(key)
+    if holder is None and backend.acquire(key, task_id, ttl):
+        return None
+    return holder or task_id
+
+
+def release(key: str, task_id: str) -> None:
+    """Drop the marker as the message's run starts (only if it is this message's)."""
+    locks.backend().release(key, task_id)

@@ -1,0 +1,96 @@
+"""Rows the reusable task layer keeps: locks and rate-limit starts on the embedded default,
+generator jobs, and the outbox."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class TaskLock(models.Model):
+    """A single-instance lock held until ``expires_at`` (the database lock backend)."""
+
+    # 200: room for a task name plus the chosen arguments; longer keys are hashed.
+    key = models.CharField(max_length=200, primary_key=True)
+    token = models.CharField(max_length=64)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RateLimitStart(models.Model):
+    """One start counted by a cluster-wide rate limit (the database rate-limit backend)."""
+
+    key = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.started_at}"
+
+
+class GeneratorJob(models.Model):
+    """Progress of one chunked generator run; every field is JSON-friendly."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        WAITING = "waiting", "waiting for the queue to drain"
+        DONE = "done"
+        FAILED = "failed"
+
+    name = models.CharField(max_length=200)
+    params = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    # Each step message carries the step it expects; a duplicate of an old step is dropped.
+    step = models.PositiveIntegerField(default=0)
+    last_id = models.BigIntegerField(default=0)
+    rows_done = models.PositiveBigIntegerField(default=0)
+    rows_total = models.PositiveBigIntegerField(null=True, blank=True)
+    max_queue_depth = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        """Return progress as a whole percentage (0 when the total is unknown)."""
+        if not self.rows_total:
+            return 100 if self.state == self.State.DONE else 0
+        return min(100, self.rows_done * 100 // self.rows_total)
+
+
+class OutboxMessage(models.Model):
+    """A task message written in the caller's transaction and published after commit."""
+
+    task_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="tasking_outbox_unsent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name} {self.task_id}"
