@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
     max_retries=settings.TWEET_MAX_RETRIES,
     retry_backoff=settings.TWEET_RETRY_BACKOFF,
     retry_backoff_max=settings.TWEET_RETRY_BACKOFF_MAX,
+    # Across every worker, not per worker as Celery's rate_limit; over the limit the
+    # message is re-published for later without using up max_retries.
+    cluster_rate_limit=settings.TWEET_RATE_LIMIT or None,
     # Two HTTP timeouts and the database writes fit well inside a minute.
     soft_time_limit=45,
     time_limit=60,

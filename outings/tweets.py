@@ -148,7 +148,7 @@ def send(*, tweet_id: int, last_attempt: bool = False) -> str:
         return Tweet.State.FAILED
     tweet_attempts = tweet.attempts + 1
     try:
-        # The one call that leaves the process: a global rate limit wraps it here.
+        # The one call that leaves the process (TWEET_RATE_LIMIT gates post_tweet).
         remote_id = get_backend().post(tweet.text, idempotency_key=tweet.idempotency_key)
     except TweetRejected as exc:
         _update(

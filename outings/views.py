@@ -33,7 +33,8 @@ def create(request: HttpRequest) -> HttpResponse:
     form = OutingForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.instance.created_by = request.user
-        outing = form.save()
+        with transaction.atomic():
+            outing = form.save()
         messages.success(request, "Outing created. Its announcement is on its way to X.")
         return redirect(outing)
     return render(request, "outings/create.html", {"form": form})

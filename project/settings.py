@@ -324,6 +324,9 @@ X_API_READ_TIMEOUT = float(os.environ.get("X_API_READ_TIMEOUT", "10"))
 TWEET_MAX_RETRIES = env_int("TWEET_MAX_RETRIES", 6)
 TWEET_RETRY_BACKOFF = float(os.environ.get("TWEET_RETRY_BACKOFF", "5"))
 TWEET_RETRY_BACKOFF_MAX = float(os.environ.get("TWEET_RETRY_BACKOFF_MAX", "600"))
+# Tweets sent per window across the whole cluster ("<count>/<window>", empty for none).
+# 50 per 15 minutes stays inside X's posting limits; set it to your X plan's limit.
+TWEET_RATE_LIMIT = os.environ.get("TWEET_RATE_LIMIT", "50/15m")
 # Participants are reminded when their outing starts within this many hours.
 OUTING_REMINDER_WINDOW = timedelta(hours=env_int("OUTING_REMINDER_WINDOW_HOURS", 24))
 CELERY_BEAT_SCHEDULE["outings.send_due_reminders"] = {

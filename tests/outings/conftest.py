@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+import redis
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -71,6 +72,14 @@ class FakeX:
 
     def texts(self) -> list[str]:
         return [body["text"] for body in self.bodies]
+
+
+@pytest.fixture(autouse=True)
+def empty_tweet_rate_window():
+    """Start every test with TWEET_RATE_LIMIT's cluster-wide window empty."""
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.REDIS_URL).delete("ratelimit:outings.post_tweet")
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.core import serializers
 from django.db import transaction
 
 from outings.models import Outing
+from tasking.models import OutboxMessage
 
 
 def test_a_new_outing_enqueues_one_announcement_on_commit(
@@ -18,6 +19,10 @@ def test_a_new_outing_enqueues_one_announcement_on_commit(
         outing.save()
 
     assert len(callbacks) == 1
+    # Through the outbox: the row commits with the outing, so the relay can publish it
+    # if this process dies before the on-commit publish.
+    row = OutboxMessage.objects.get()
+    assert (row.task_name, row.args) == ("outings.announce_outing", [outing.pk])
 
 
 def test_a_rolled_back_outing_enqueues_nothing(make_outing, django_capture_on_commit_callbacks):
@@ -30,6 +35,7 @@ def test_a_rolled_back_outing_enqueues_nothing(make_outing, django_capture_on_co
         raise RuntimeError("roll back")
 
     assert callbacks == []
+    assert not OutboxMessage.objects.exists()
 
 
 def test_loading_a_fixture_enqueues_nothing(make_outing, django_capture_on_commit_callbacks):

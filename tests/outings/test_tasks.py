@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from datetime import timedelta
 
@@ -177,3 +178,27 @@ def test_a_tweet_held_by_a_dead_worker_is_sent_once_its_claim_lapses(
 
     wait_until(lambda: _sent(tweet.idempotency_key), what="the redelivered tweet")
     assert x_api.texts().count("orphaned") == 1
+
+
+def test_a_full_cluster_rate_window_holds_tweets_back_without_using_retries(
+    x_api, make_outing, settings
+):
+    from tasking import ratelimit
+
+    rate = ratelimit.parse_rate(settings.TWEET_RATE_LIMIT)
+    for _ in range(rate.count):  # starts by other workers fill the window
+        assert ratelimit.try_start("outings.post_tweet", rate) == 0
+
+    outing = make_outing()
+    key = f"announce:{outing.pk}"
+    wait_until(
+        lambda: Tweet.objects.filter(idempotency_key=key).exists(), what="the announcement row"
+    )
+    # Give the worker time to receive and re-schedule the send.
+    announce_outing.delay(outing.pk).get(timeout=20)
+    time.sleep(1)
+
+    tweet = Tweet.objects.get(idempotency_key=key)
+    assert x_api.requests == 0
+    assert tweet.state == "queued"
+    assert tweet.attempts == 0
