@@ -177,6 +177,15 @@ class Station(models.Model):
     def __str__(self) -> str:
         return f"{self.center.code} station {self.number}"
 
+    # Paths inside the run's folder, as the download view takes them.
+    @property
+    def book_name(self) -> str:
+        return self.book_file.removeprefix(f"rolls/{self.run_id}/")
+
+    @property
+    def door_name(self) -> str:
+        return self.door_file.removeprefix(f"rolls/{self.run_id}/")
+
 
 class Assignment(models.Model):
     """One voter's place in one station's book; a voter is in one station per run."""

@@ -51,14 +51,17 @@ class WrittenFile:
 
 def ensure_fonts(*, arabic: bool) -> None:
     """Register the fonts a run needs, once per process; fail naming the missing package."""
-    if arabic and ARABIC_FONT not in pdfmetrics.getRegisteredFontNames():
-        path = settings.ROLL_ARABIC_FONT
-        if not os.path.exists(path):
-            raise FontMissing(
-                f"The Arabic font {path} is missing, so Arabic names cannot be drawn. "
-                f"Install the Debian package {ARABIC_PACKAGE} (apt-get install "
-                f"{ARABIC_PACKAGE}) or set ROLL_ARABIC_FONT to an Arabic TrueType font."
-            )
+    if not arabic:
+        return
+    path = settings.ROLL_ARABIC_FONT
+    # Checked on every call (one stat) so a font removed after start still fails clearly.
+    if not os.path.exists(path):
+        raise FontMissing(
+            f"The Arabic font {path} is missing, so Arabic names cannot be drawn. "
+            f"Install the Debian package {ARABIC_PACKAGE} (apt-get install "
+            f"{ARABIC_PACKAGE}) or set ROLL_ARABIC_FONT to an Arabic TrueType font."
+        )
+    if ARABIC_FONT not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont(ARABIC_FONT, path))
 
 
