@@ -167,3 +167,12 @@ def test_assigning_twice_keeps_one_set_of_stations(seeded):
     rolls.assign(run.id)
 
     assert Station.objects.filter(run=run).count() == RollRun.objects.get(id=run.id).stations_count
+
+
+def test_sweeper_runs_on_beat_every_minute(settings):
+    from project.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["voterroll.sweep_runs"]
+
+    assert entry["schedule"] == timedelta(minutes=1)
+    assert entry["task"] in app.tasks
