@@ -190,8 +190,12 @@ class Station(models.Model):
 class Assignment(models.Model):
     """One voter's place in one station's book; a voter is in one station per run."""
 
-    run = models.ForeignKey(RollRun, on_delete=models.CASCADE, related_name="+")
-    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="assignments")
+    # No single-column indexes on run and station: the unique constraints below start
+    # with them, and every extra index slows the million-row insert of an assignment.
+    run = models.ForeignKey(RollRun, on_delete=models.CASCADE, related_name="+", db_index=False)
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
     voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="+")
     # 1-based row in the station's book.
     position = models.PositiveIntegerField()

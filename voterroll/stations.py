@@ -59,7 +59,7 @@ def assign_stations(
     """Create the run's stations and place every voter in scope in exactly one of them.
 
     Five queries whatever the size: counts per center and gender, one bulk insert of
-    stations, one ``INSERT … SELECT`` ranking voters with a window function, one
+    stations, one ``INSERT … SELECT`` ranking voters with window functions, one
     ``UPDATE`` of each station's first and last names, and the run's totals. The
     caller holds the transaction.
     """
@@ -111,22 +111,41 @@ def assign_stations(
         Voter._meta.db_table,
     )
     with connection.cursor() as cursor:
-        # The CASE appears twice (select list and window), so its ids are passed twice.
+        # Each voter's station is found by arithmetic, not a range join: with n voters
+        # in a group split into k stations, the first n % k stations hold n // k + 1.
+        # That gives the first rank of the voter's station, an equality the planner
+        # can hash-join on (a BETWEEN join rescans the stations for every voter);
+        # MATERIALIZED keeps the planner from merge-joining into the window's sort.
+        params = [*unisex_centers, station_max, station_max, *scope_params, *unisex_centers]
         cursor.execute(
             f"""
+            WITH r AS MATERIALIZED (
+                SELECT g.id, g.center_id, g.grp, g.rank,
+                       CASE WHEN g.rank <= g.extra * (g.size + 1)
+                            THEN (g.rank - 1) / (g.size + 1) * (g.size + 1) + 1
+                            ELSE g.extra * (g.size + 1)
+                                 + (g.rank - 1 - g.extra * (g.size + 1)) / g.size * g.size + 1
+                       END AS first_rank
+                FROM (
+                    SELECT w.*, w.n / w.k AS size, w.n %% w.k AS extra
+                    FROM (
+                        SELECT v.id, v.center_id, {group} AS grp,
+                               ROW_NUMBER() OVER (grp_window ORDER BY {order}) AS rank,
+                               COUNT(*) OVER grp_window AS n,
+                               (COUNT(*) OVER grp_window + %s - 1) / %s AS k
+                        FROM {voter} v {scope}
+                        WINDOW grp_window AS (PARTITION BY v.center_id, {group})
+                    ) w
+                ) g
+            )
             INSERT INTO {assignment} (run_id, station_id, voter_id, position)
             SELECT %s, s.id, r.id, r.rank - s.first_rank + 1
-            FROM (
-                SELECT v.id, v.center_id, {group} AS grp,
-                       ROW_NUMBER() OVER (PARTITION BY v.center_id, {group} ORDER BY {order})
-                           AS rank
-                FROM {voter} v {scope}
-            ) r
+            FROM r
             JOIN {station} s
               ON s.run_id = %s AND s.center_id = r.center_id AND s.gender = r.grp
-             AND r.rank BETWEEN s.first_rank AND s.last_rank
+             AND s.first_rank = r.first_rank
             """,  # noqa: S608 - only table names and placeholders are interpolated
-            [run.id, *unisex_centers, *unisex_centers, *scope_params, run.id],
+            [*params, run.id, run.id],
         )
         cursor.execute(
             f"""
