@@ -102,6 +102,9 @@ def _delete_everything() -> None:
         tables = [model._meta.db_table for model in (Assignment, Station, RollRun, Voter, Center)]
         tables.append(RollRun.centers.through._meta.db_table)
         with connection.cursor() as cursor:
+            # Run the deferred foreign-key checks of earlier inserts in this transaction
+            # now: PostgreSQL refuses to truncate a table with checks still pending.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"TRUNCATE {', '.join(tables)}")
     else:
         RollRun.objects.all().delete()
