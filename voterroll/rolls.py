@@ -300,7 +300,7 @@ def cancel(run_id: int) -> bool:
     task_ids = [station_task_id(run_id, sid) for sid in waiting.values_list("id", flat=True)]
     task_ids += [
         center_task_id(run_id, cid)
-        for cid in waiting.values_list("center_id", flat=True).distinct()
+        for cid in waiting.order_by().values_list("center_id", flat=True).distinct()
     ]
     task_ids.append(finalize_task_id(run_id))
     # Waiting tasks are dropped by the workers; running ones stop at the next station.
