@@ -18,7 +18,7 @@ from pathlib import Path
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
+from django.db.models import F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -155,28 +155,27 @@ def _still_rendering(run_id: int) -> bool:
     return RollRun.objects.filter(id=run_id, state=State.RENDERING).exists()
 
 
-def render_center(run_id: int, center_id: int) -> dict:
-    """Render a center's stations one by one, stopping at a station boundary if cancelled."""
+def _render_in_turn(run_id: int, stations: QuerySet[Station]) -> int:
     pages = 0
-    ids = Station.objects.filter(run_id=run_id, center_id=center_id).order_by("number")
-    for station_id in ids.values_list("id", flat=True):
-        if not _still_rendering(run_id):
-            break
-        done = render_station(station_id)
-        pages += done["pages"] if done else 0
-    return {"center": center_id, "pages": pages}
-
-
-def render_all(run_id: int) -> int:
-    """Render every station of a run in this process; return the pages drawn."""
-    pages = 0
-    ids = Station.objects.filter(run_id=run_id).order_by("center__code", "number")
-    for station_id in ids.values_list("id", flat=True):
+    for station_id in stations.values_list("id", flat=True):
+        # The station boundary: a cancelled run stops here.
         if not _still_rendering(run_id):
             break
         done = render_station(station_id)
         pages += done["pages"] if done else 0
     return pages
+
+
+def render_center(run_id: int, center_id: int) -> dict:
+    """Render a center's stations one by one, stopping at a station boundary if cancelled."""
+    stations = Station.objects.filter(run_id=run_id, center_id=center_id).order_by("number")
+    return {"center": center_id, "pages": _render_in_turn(run_id, stations)}
+
+
+def render_all(run_id: int) -> int:
+    """Render every station of a run in this process; return the pages drawn."""
+    stations = Station.objects.filter(run_id=run_id).order_by("center__code", "number")
+    return _render_in_turn(run_id, stations)
 
 
 def _hash_file(path: Path) -> tuple[int, str]:
