@@ -381,3 +381,22 @@ CELERY_BEAT_SCHEDULE["tasking.relay_outbox"] = {
     "schedule": 60.0,
     "options": {"expires": 60},
 }
+
+# --- voterroll ---
+# 550: the most voters one polling desk can process on election day.
+ROLL_STATION_MAX = env_int("ROLL_STATION_MAX", 550)
+# 25: below this, a gender's voters in a center are too few for a desk of their own.
+ROLL_UNISEX_THRESHOLD = env_int("ROLL_UNISEX_THRESHOLD", 25)
+# 25: rows of 9 mm that fit an A4 page between the header band and the footer.
+ROLL_ROWS_PER_PAGE = env_int("ROLL_ROWS_PER_PAGE", 25)
+ROLL_ARABIC_FONT = os.environ.get(
+    "ROLL_ARABIC_FONT", "/usr/share/fonts/opentype/fonts-hosny-amiri/Amiri-Regular.ttf"
+)
+# A run with no progress for this long is failed by the sweeper, with the reason.
+ROLL_STALL_SECONDS = env_int("ROLL_STALL_SECONDS", 15 * 60)
+# The sweeper leaves a fully rendered run this long to its own chord callback first.
+ROLL_SWEEP_GRACE_SECONDS = env_int("ROLL_SWEEP_GRACE_SECONDS", 30)
+CELERY_BEAT_SCHEDULE["voterroll.sweep_runs"] = {
+    "task": "voterroll.sweep_runs",
+    "schedule": timedelta(minutes=1),
+}

@@ -1,11 +1,14 @@
-"""Build test data: users, and image files the way cameras and attackers make them."""
+"""Build test data: users, image files the way cameras and attackers make them, voters."""
 
 from __future__ import annotations
 
+import itertools
 from io import BytesIO
 
 from django.contrib.auth import get_user_model
 from PIL import ExifTags, Image
+
+from voterroll.models import Center, Voter
 
 PASSWORD = "a-long-test-password-42"
 
@@ -63,3 +66,34 @@ def corrupt_png(size: tuple[int, int] = (400, 300)) -> bytes:
     middle = len(data) // 2
     data[middle : middle + 200] = b"\xff" * 200
     return bytes(data)
+
+
+_numbers = itertools.count(500_000_001)
+
+
+def make_center(code: str = "C0001", *, name: str = "Central School", locale: str = "en") -> Center:
+    return Center.objects.create(code=code, name=name, office="Office 01", locale=locale)
+
+
+def make_voters(
+    center: Center,
+    names: list[tuple[str, str]],
+    *,
+    father: str = "Omar",
+    grandfather: str = "Ali",
+    birth_year: int = 1980,
+) -> list[Voter]:
+    """Create one voter per (first name, family name) pair; genders alternate M, F."""
+    return Voter.objects.bulk_create(
+        Voter(
+            number=str(next(_numbers)),
+            first_name=first,
+            father_name=father,
+            grandfather_name=grandfather,
+            family_name=family,
+            gender="MF"[index % 2],
+            birth_year=birth_year,
+            center=center,
+        )
+        for index, (first, family) in enumerate(names)
+    )

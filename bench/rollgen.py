@@ -1,0 +1,232 @@
+"""Compare the roll strategies on the same seeded voters, against the ideal in the same run.
+
+Usage (needs PostgreSQL and RabbitMQ; the database's voters and runs are REPLACED):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/backlot_bench \\
+    CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672// \\
+    .venv/bin/python bench/rollgen.py --voters 10000 --workers 2
+
+It seeds the voters, starts one ``bin/worker`` with ``--workers`` prefork processes on a
+fresh RabbitMQ vhost of its own, runs every strategy from "run started" to "zip ready",
+then renders the same station books in this one process: that time divided by the
+worker count is the ideal no strategy can beat. Prints a table and writes
+``bench/results/rollgen-<voters>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+STRATEGIES = ["single", "per_center", "starmap", "per_station"]
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def _own_vhost(broker: str) -> tuple[str, str]:
+    parts = urlsplit(broker)
+    vhost = f"bench-{uuid.uuid4().hex[:8]}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
+    return vhost, urlunsplit(parts._replace(path=f"/{vhost}"))
+
+
+def _peak_rss_kib(pid: int) -> int:
+    """Return the largest VmHWM among a process and its children."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    peak = 0
+    for one in pids:
+        for line in Path(f"/proc/{one}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = max(peak, int(line.split()[1]))
+    return peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--voters", type=int, default=10_000)
+    parser.add_argument("--centers", type=int, default=None, help="default: voters / 1000")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--timeout", type=float, default=900)
+    options = parser.parse_args()
+    centers = options.centers or max(1, options.voters // 1000)
+
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a scratch PostgreSQL database (its voters are replaced).")
+    vhost, broker = _own_vhost(
+        os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    )
+    # Removed however the script ends, so no test vhost or media folder is left behind.
+    atexit.register(_rabbitmqctl, "delete_vhost", vhost)
+    media = Path(tempfile.mkdtemp(prefix="rollgen-media-"))
+    atexit.register(shutil.rmtree, media, ignore_errors=True)
+    os.environ.update(
+        CELERY_BROKER_URL=broker,
+        MEDIA_ROOT=str(media),
+        DJANGO_SETTINGS_MODULE="project.settings",
+        LOG_LEVEL="WARNING",
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django_celery_results.models import TaskResult
+
+    from voterroll import pdfs, tasks
+    from voterroll.models import RollRun, Station
+
+    call_command("migrate", verbosity=0)
+    started = time.perf_counter()
+    call_command(
+        "seed_voters",
+        voters=options.voters,
+        centers=centers,
+        seed=options.seed,
+        replace=True,
+        stdout=io.StringIO(),
+    )
+    seed_seconds = time.perf_counter() - started
+
+    log = tempfile.NamedTemporaryFile("w+", prefix="rollgen-worker-", suffix=".log")  # noqa: SIM115
+    name = f"bench-{uuid.uuid4().hex[:6]}"
+    worker = subprocess.Popen(
+        [str(ROOT / "bin" / "worker")],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+            "WORKER_NAME": name,
+            "WORKER_CONCURRENCY": str(options.workers),
+            "WORKER_QUEUES": "pdf,default",
+            # INFO: the "ready." line this script waits for is logged at INFO.
+            "LOG_LEVEL": "INFO",
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    rows: list[dict] = []
+    started = time.perf_counter()
+    try:
+        while (
+            f"{name}@" not in Path(log.name).read_text()
+            or " ready." not in Path(log.name).read_text()
+        ):
+            if worker.poll() is not None or time.perf_counter() - started > 60:
+                sys.exit(f"worker did not start:\n{Path(log.name).read_text()}")
+            time.sleep(0.2)
+        for strategy in options.strategies.split(","):
+            before = TaskResult.objects.count()
+            started = time.perf_counter()
+            run = tasks.enqueue_run(strategy=strategy)
+            while run.is_active and time.perf_counter() - started < options.timeout:
+                time.sleep(0.02)
+                run.refresh_from_db()
+            wall = time.perf_counter() - started
+            if run.state != RollRun.State.DONE:
+                sys.exit(f"{strategy}: run {run.id} ended {run.state}: {run.error}")
+            # Results are stored as each task ends; let the last writes land.
+            time.sleep(0.5)
+            phases = run.phase_seconds()
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "wall_seconds": round(wall, 3),
+                    "tasks_sent": TaskResult.objects.count() - before,
+                    "stations": run.stations_count,
+                    "pages": run.pages_count,
+                    "voters": run.voters_count,
+                    "voters_per_second": round(run.voters_count / wall),
+                    "assign_seconds": round(phases["assigning"] or 0, 3),
+                }
+            )
+        worker_peak_kib = _peak_rss_kib(worker.pid)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        log.close()
+
+    # The ideal: the same station books drawn back to back in one warm process.
+    last = RollRun.objects.filter(state=RollRun.State.DONE).order_by("-id").first()
+    books = list(Station.objects.filter(run=last).select_related("center", "run"))
+    pdfs.render_station_book(books[0])
+    started = time.perf_counter()
+    for station in books:
+        pdfs.render_station_book(station)
+    one_process = time.perf_counter() - started
+    ideal = one_process / options.workers
+    biggest = max(books, key=lambda s: s.voter_count)
+    started = time.perf_counter()
+    pdfs.render_station_book(biggest)
+    biggest_seconds = time.perf_counter() - started
+
+    single = next((r["wall_seconds"] for r in rows if r["strategy"] == "single"), None)
+    header = f"{'strategy':<12} {'wall s':>8} {'x ideal':>8} {'x faster than single':>21} "
+    header += f"{'tasks':>7} {'pages':>7} {'voters/s':>9}"
+    print(
+        f"\n{options.voters} voters, {centers} centers, {books and len(books)} stations, "
+        f"{options.workers} worker processes (seeding {seed_seconds:.1f} s)"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        row["times_ideal"] = round(row["wall_seconds"] / ideal, 2)
+        row["speedup_vs_single"] = round(single / row["wall_seconds"], 2) if single else None
+        print(
+            f"{row['strategy']:<12} {row['wall_seconds']:>8.2f} {row['times_ideal']:>8.2f} "
+            f"{row['speedup_vs_single'] or 0:>21.2f} {row['tasks_sent']:>7} {row['pages']:>7} "
+            f"{row['voters_per_second']:>9}"
+        )
+    print(
+        f"{'ideal':<12} {ideal:>8.2f} {'1.00':>8} {'':>21} {'':>7} {'':>7} "
+        f"{round(options.voters / ideal):>9}"
+    )
+    print(
+        f"one process rendering every book: {one_process:.2f} s; biggest station "
+        f"({biggest.voter_count} voters) {biggest_seconds * 1000:.0f} ms; "
+        f"worker peak RSS {worker_peak_kib / 1024:.0f} MiB"
+    )
+
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    out = results / f"rollgen-{options.voters}.json"
+    out.write_text(
+        json.dumps(
+            {
+                "voters": options.voters,
+                "centers": centers,
+                "workers": options.workers,
+                "seed_seconds": round(seed_seconds, 3),
+                "ideal_seconds": round(ideal, 3),
+                "one_process_render_seconds": round(one_process, 3),
+                "biggest_station_voters": biggest.voter_count,
+                "biggest_station_seconds": round(biggest_seconds, 4),
+                "worker_peak_rss_kib": worker_peak_kib,
+                "strategies": rows,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {out.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+"""Roll runs end to end on a real worker, and the workflow's steps on their own."""
+
+import hashlib
+import io
+import json
+import time
+import zipfile
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from celery import group
+from django.db import transaction
+from django.utils import timezone
+from pypdf import PdfReader
+
+from voterroll import rolls, tasks
+from voterroll.models import RollRun, Station, Voter
+
+
+def _wait(run: RollRun, timeout: float = 60) -> RollRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if not run.is_active:
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run.id} still {run.state} after {timeout} s")
+
+
+def _members(run: RollRun, media: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(media / run.zip_file) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.mark.usefixtures("worker")
+def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, roll_media):
+    run = tasks.enqueue_run(strategy="per_station")
+
+    run = _wait(run)
+
+    assert run.state == "done", run.error
+    assert run.voters_count == 1200 and run.stations_done == run.stations_count
+    members = _members(run, roll_media)
+    metadata = json.loads(members["metadata.json"])
+    assert sorted(members) == sorted(["metadata.json", *(f["path"] for f in metadata["files"])])
+    for entry in metadata["files"]:
+        assert hashlib.sha256(members[entry["path"]]).hexdigest() == entry["sha256"]
+        assert len(members[entry["path"]]) == entry["bytes"]
+    assert metadata["pages"] == run.pages_count == sum(f["pages"] for f in metadata["files"])
+    assert hashlib.sha256((roll_media / run.zip_file).read_bytes()).hexdigest() == run.zip_sha256
+    # Every voter of the run appears exactly once across the station books.
+    seen = Counter()
+    numbers = set(Voter.objects.values_list("number", flat=True))
+    for entry in metadata["files"]:
+        if entry["kind"] == "station_book":
+            pages = PdfReader(io.BytesIO(members[entry["path"]])).pages
+            assert len(pages) == entry["pages"]
+            for page in pages[1:]:
+                seen.update(word for word in page.extract_text().split() if word in numbers)
+    assert set(seen) == numbers
+    assert set(seen.values()) == {1}
+
+
+@pytest.mark.usefixtures("worker")
+@pytest.mark.parametrize("strategy", ["single", "per_center", "starmap"])
+def test_every_strategy_produces_the_same_books(seeded, roll_media, strategy):
+    run = _wait(tasks.enqueue_run(strategy=strategy))
+
+    assert run.state == "done", run.error
+    metadata = json.loads(_members(run, roll_media)["metadata.json"])
+    books = [f for f in metadata["files"] if f["kind"] == "station_book"]
+    assert len(books) == run.stations_count
+    assert sum(f["voters"] for f in books) == 1200
+
+
+@pytest.mark.usefixtures("worker")
+def test_rendering_one_station_twice_gives_one_file_with_the_same_content(seeded, roll_media):
+    run = rolls.assign(rolls.create_run(strategy="per_station").id)
+    station = Station.objects.filter(run=run).first()
+
+    first = tasks.render_station.delay(run.id, station.id).get(timeout=30)
+    digest = hashlib.sha256((roll_media / first["file"]).read_bytes()).hexdigest()
+    second = tasks.render_station.delay(run.id, station.id).get(timeout=30)
+
+    assert first == second
+    assert hashlib.sha256((roll_media / second["file"]).read_bytes()).hexdigest() == digest
+    folder = (roll_media / first["file"]).parent
+    assert sorted(p.name for p in folder.iterdir()) == ["door-001.pdf", "station-001.pdf"]
+    run.refresh_from_db()
+    assert run.stations_done == 1
+
+
+@pytest.mark.usefixtures("worker")
+def test_run_whose_chord_callback_was_lost_is_finalized_by_the_sweeper(seeded, settings):
+    settings.ROLL_SWEEP_GRACE_SECONDS = 0
+    run = rolls.assign(rolls.create_run(strategy="per_station").id)
+    ids = Station.objects.filter(run=run).values_list("id", flat=True)
+    # The header without its callback: as if the chord counter never fired it.
+    group(tasks.render_station.si(run.id, sid) for sid in ids).apply_async().get(timeout=60)
+    run.refresh_from_db()
+    assert run.state == "rendering" and run.stations_done == run.stations_count
+
+    swept = tasks.sweep_runs.delay().get(timeout=60)
+
+    run.refresh_from_db()
+    assert swept["finalized"] == [run.id]
+    assert run.state == "done" and run.zip_file
+
+
+def test_sweeper_fails_a_stalled_run_with_the_reason(seeded):
+    run = rolls.assign(rolls.create_run(strategy="per_station").id)
+    RollRun.objects.filter(id=run.id).update(updated_at=timezone.now() - timedelta(hours=1))
+
+    swept = rolls.sweep()
+
+    run.refresh_from_db()
+    assert swept["failed"] == [run.id]
+    assert run.state == "failed"
+    assert "No progress for 15 minutes while rendering" in run.error
+
+
+def test_cancel_stops_rendering_and_removes_partial_files(seeded, roll_media):
+    run = rolls.assign(rolls.create_run(strategy="per_station").id)
+    first, second = Station.objects.filter(run=run)[:2]
+    rolls.render_station(first.id)
+    assert any(rolls.run_dir(run.id).rglob("*.pdf"))
+
+    assert rolls.cancel(run.id)
+
+    assert rolls.render_station(second.id) is None
+    assert not rolls.run_dir(run.id).exists()
+    run.refresh_from_db()
+    assert run.state == "cancelled"
+    assert rolls.finalize(run.id) is None
+    assert not rolls.cancel(run.id)
+
+
+def test_start_is_enqueued_once_and_only_on_commit(seeded, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        run = tasks.enqueue_run(strategy="single")
+        assert RollRun.objects.get(id=run.id).state == "queued"
+
+    assert len(callbacks) == 1
+
+
+def test_start_is_not_enqueued_when_the_transaction_rolls_back(
+    seeded, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        tasks.enqueue_run(strategy="single")
+        raise RuntimeError("roll back")
+
+    assert callbacks == []
+    assert not RollRun.objects.exists()
+
+
+def test_assigning_twice_keeps_one_set_of_stations(seeded):
+    run = rolls.create_run(strategy="per_station")
+
+    rolls.assign(run.id)
+    rolls.assign(run.id)
+
+    assert Station.objects.filter(run=run).count() == RollRun.objects.get(id=run.id).stations_count
+
+
+def test_sweeper_runs_on_beat_every_minute(settings):
+    from project.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["voterroll.sweep_runs"]
+
+    assert entry["schedule"] == timedelta(minutes=1)
+    assert entry["task"] in app.tasks

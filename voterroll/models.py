@@ -1,0 +1,210 @@
+"""Polling centers, voters, and the roll runs that split them into printed station books."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class Gender(models.TextChoices):
+    MALE = "M", "male"
+    FEMALE = "F", "female"
+
+
+class StationGender(models.TextChoices):
+    MALE = "M", "male"
+    FEMALE = "F", "female"
+    UNISEX = "U", "unisex"
+
+
+class Center(models.Model):
+    """A polling center: one building, split into stations on each roll run."""
+
+    code = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=200)
+    office = models.CharField(max_length=200)
+    # Set by seed_voters: an "ar" center's names are Arabic and need the Arabic font.
+    locale = models.CharField(max_length=8, default="en")
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Voter(models.Model):
+    """One registered voter, voting at one center."""
+
+    number = models.CharField(max_length=16, unique=True)
+    first_name = models.CharField(max_length=100)
+    father_name = models.CharField(max_length=100)
+    grandfather_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    gender = models.CharField(max_length=1, choices=Gender.choices)
+    birth_year = models.PositiveSmallIntegerField()
+    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="voters")
+
+    class Meta:
+        ordering = ["family_name", "first_name", "father_name", "grandfather_name", "number"]
+        indexes = [models.Index(fields=["center", "gender"], name="voter_center_gender")]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.full_name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.father_name} {self.grandfather_name} {self.family_name}"
+
+
+class RollRunQuerySet(models.QuerySet):
+    def active(self) -> RollRunQuerySet:
+        return self.filter(state__in=RollRun.ACTIVE_STATES)
+
+
+class RollRun(models.Model):
+    """One generation of the station books of every (or some) centers."""
+
+    class Strategy(models.TextChoices):
+        PER_STATION = "per_station", "per station (group | chord)"
+        PER_CENTER = "per_center", "per center (group | chord)"
+        STARMAP = "starmap", "starmap (sequential in one task)"
+        SINGLE = "single", "single task"
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        ASSIGNING = "assigning"
+        RENDERING = "rendering"
+        FINALIZING = "finalizing"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    ACTIVE_STATES = (State.QUEUED, State.ASSIGNING, State.RENDERING, State.FINALIZING)
+
+    strategy = models.CharField(
+        max_length=16, choices=Strategy.choices, default=Strategy.PER_STATION
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    # Empty means every center.
+    centers = models.ManyToManyField(Center, blank=True, related_name="+")
+    centers_count = models.PositiveIntegerField(default=0)
+    stations_count = models.PositiveIntegerField(default=0)
+    voters_count = models.PositiveIntegerField(default=0)
+    pages_count = models.PositiveIntegerField(default=0)
+    stations_done = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    assign_started_at = models.DateTimeField(null=True, blank=True)
+    render_started_at = models.DateTimeField(null=True, blank=True)
+    finalize_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # Relative to MEDIA_ROOT: rolls/<run id>
+    output_dir = models.CharField(max_length=200, blank=True)
+    metadata_file = models.CharField(max_length=200, blank=True)
+    zip_file = models.CharField(max_length=200, blank=True)
+    zip_sha256 = models.CharField(max_length=64, blank=True)
+    # Set once the fan-out is published, so a redelivered start task never sends it twice.
+    launched_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RollRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state"], name="rollrun_state")]
+
+    def __str__(self) -> str:
+        return f"roll run {self.pk} ({self.strategy}, {self.state})"
+
+    @property
+    def stations_total(self) -> int:
+        return self.stations_count
+
+    @property
+    def progress_percent(self) -> int:
+        if self.state == self.State.DONE:
+            return 100
+        if not self.stations_count:
+            return 0
+        # The last percent belongs to finalizing (metadata and zip).
+        return min(99, 100 * self.stations_done // self.stations_count)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+    def phase_seconds(self) -> dict[str, float | None]:
+        """Return the seconds spent in each phase (None while it has not ended)."""
+        marks = [
+            ("queued", self.created_at, self.assign_started_at),
+            ("assigning", self.assign_started_at, self.render_started_at),
+            ("rendering", self.render_started_at, self.finalize_started_at),
+            ("finalizing", self.finalize_started_at, self.finished_at),
+        ]
+        return {
+            name: (end - start).total_seconds() if start and end else None
+            for name, start, end in marks
+        }
+
+
+class Station(models.Model):
+    """One polling desk of a center in one run, and one printed book."""
+
+    run = models.ForeignKey(RollRun, on_delete=models.CASCADE, related_name="stations")
+    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="stations")
+    number = models.PositiveSmallIntegerField()
+    gender = models.CharField(max_length=1, choices=StationGender.choices)
+    voter_count = models.PositiveIntegerField()
+    # Rank range of this station's voters within its center and gender, in name order.
+    first_rank = models.PositiveIntegerField()
+    last_rank = models.PositiveIntegerField()
+    first_name = models.CharField(max_length=420, blank=True)
+    last_name = models.CharField(max_length=420, blank=True)
+    book_file = models.CharField(max_length=200, blank=True)
+    door_file = models.CharField(max_length=200, blank=True)
+    pages = models.PositiveIntegerField(default=0)
+    bytes = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["center__code", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "center", "number"], name="station_number"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.center.code} station {self.number}"
+
+    # Paths inside the run's folder, as the download view takes them.
+    @property
+    def book_name(self) -> str:
+        return self.book_file.removeprefix(f"rolls/{self.run_id}/")
+
+    @property
+    def door_name(self) -> str:
+        return self.door_file.removeprefix(f"rolls/{self.run_id}/")
+
+
+class Assignment(models.Model):
+    """One voter's place in one station's book; a voter is in one station per run."""
+
+    # No single-column indexes on run and station: the unique constraints below start
+    # with them, and every extra index slows the million-row insert of an assignment.
+    run = models.ForeignKey(RollRun, on_delete=models.CASCADE, related_name="+", db_index=False)
+    station = models.ForeignKey(
+        Station, on_delete=models.CASCADE, related_name="assignments", db_index=False
+    )
+    voter = models.ForeignKey(Voter, on_delete=models.PROTECT, related_name="+")
+    # 1-based row in the station's book.
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "voter"], name="one_station_per_voter"),
+            models.UniqueConstraint(fields=["station", "position"], name="one_voter_per_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"voter {self.voter_id} at row {self.position} of station {self.station_id}"

@@ -1,0 +1,331 @@
+"""A roll run's workflow: assign, render each station, finalize, cancel, sweep.
+
+Every step is a plain function of ids, safe to run twice: state changes are conditional
+``UPDATE … WHERE state = …`` claims, file names are deterministic and written
+atomically, and per-station progress is counted only by the first render of a station.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import zipfile
+from datetime import timedelta
+from pathlib import Path
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from voterroll import pdfs, stations
+from voterroll.models import Center, RollRun, Station
+
+logger = logging.getLogger(__name__)
+State = RollRun.State
+
+
+def run_dir(run_id: int) -> Path:
+    """Return the folder of a run's files under MEDIA_ROOT."""
+    return Path(settings.MEDIA_ROOT) / "rolls" / str(run_id)
+
+
+def _relative(path: Path) -> str:
+    return path.relative_to(settings.MEDIA_ROOT).as_posix()
+
+
+# Task ids are derived from the run, so cancel can revoke tasks it never saw sent.
+def station_task_id(run_id: int, station_id: int) -> str:
+    return f"voterroll-{run_id}-station-{station_id}"
+
+
+def center_task_id(run_id: int, center_id: int) -> str:
+    return f"voterroll-{run_id}-center-{center_id}"
+
+
+def finalize_task_id(run_id: int) -> str:
+    return f"voterroll-{run_id}-finalize"
+
+
+def create_run(*, strategy: str, center_ids: list[int] | None = None) -> RollRun:
+    """Record a queued run; the caller enqueues its start task after commit."""
+    if strategy not in RollRun.Strategy.values:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    run = RollRun.objects.create(strategy=strategy)
+    if center_ids:
+        run.centers.set(center_ids)
+    RollRun.objects.filter(id=run.id).update(output_dir=_relative(run_dir(run.id)))
+    run.refresh_from_db()
+    return run
+
+
+def fail(run_id: int, reason: str) -> bool:
+    """End an active run as failed with a reason staff can read; return whether it was."""
+    now = timezone.now()
+    failed = RollRun.objects.filter(id=run_id, state__in=RollRun.ACTIVE_STATES).update(
+        state=State.FAILED, error=reason, finished_at=now, updated_at=now
+    )
+    if failed:
+        logger.warning("roll run %s failed: %s", run_id, reason)
+    return bool(failed)
+
+
+def _covers_arabic(run: RollRun) -> bool:
+    centers = run.centers.all() if run.centers.exists() else Center.objects.all()
+    return centers.filter(locale="ar").exists()
+
+
+def assign(run_id: int) -> RollRun | None:
+    """Claim a queued run and split its voters into stations; return it, or None if failed."""
+    now = timezone.now()
+    RollRun.objects.filter(id=run_id, state=State.QUEUED).update(
+        state=State.ASSIGNING, assign_started_at=now, updated_at=now
+    )
+    try:
+        with transaction.atomic():
+            run = RollRun.objects.select_for_update().get(id=run_id)
+            if run.state != State.ASSIGNING:
+                # Already assigned (a redelivered task), cancelled or failed.
+                return run
+            # Fail at start, naming the package, rather than draw empty boxes later.
+            pdfs.ensure_fonts(arabic=_covers_arabic(run))
+            stations.assign_stations(run)
+            now = timezone.now()
+            RollRun.objects.filter(id=run_id).update(
+                state=State.RENDERING, render_started_at=now, updated_at=now
+            )
+    except pdfs.FontMissing as exc:
+        fail(run_id, str(exc))
+        return None
+    return RollRun.objects.get(id=run_id)
+
+
+def claim_launch(run_id: int) -> bool:
+    """Return True once per run: whether the caller should publish the fan-out."""
+    return bool(
+        RollRun.objects.filter(id=run_id, launched_at__isnull=True).update(
+            launched_at=timezone.now()
+        )
+    )
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def render_station(station_id: int) -> dict | None:
+    """Write one station's book and door sign; return {file, pages}, or None if skipped."""
+    station = Station.objects.select_related("center", "run").get(id=station_id)
+    run = station.run
+    if run.state != State.RENDERING:
+        return None
+    folder = run_dir(run.id) / station.center.code
+    book, pages = pdfs.render_station_book(station)
+    written = pdfs.write_atomically(folder / f"station-{station.number:03d}.pdf", book, pages=pages)
+    door, door_pages = pdfs.render_door_sign(station)
+    door_written = pdfs.write_atomically(
+        folder / f"door-{station.number:03d}.pdf", door, pages=door_pages
+    )
+    now = timezone.now()
+    first_time = Station.objects.filter(id=station_id, rendered_at__isnull=True).update(
+        book_file=_relative(written.path),
+        door_file=_relative(door_written.path),
+        pages=pages,
+        bytes=written.bytes,
+        sha256=written.sha256,
+        rendered_at=now,
+    )
+    if first_time:
+        RollRun.objects.filter(id=run.id).update(
+            stations_done=F("stations_done") + 1, updated_at=now
+        )
+    if not RollRun.objects.filter(id=run.id, state=State.RENDERING).exists():
+        # Cancelled while drawing: cancel already emptied the folder; leave nothing behind.
+        _remove([written.path, door_written.path])
+        return None
+    return {"file": _relative(written.path), "pages": pages}
+
+
+def _still_rendering(run_id: int) -> bool:
+    return RollRun.objects.filter(id=run_id, state=State.RENDERING).exists()
+
+
+def _render_in_turn(run_id: int, stations: QuerySet[Station]) -> int:
+    pages = 0
+    for station_id in stations.values_list("id", flat=True):
+        # The station boundary: a cancelled run stops here.
+        if not _still_rendering(run_id):
+            break
+        done = render_station(station_id)
+        pages += done["pages"] if done else 0
+    return pages
+
+
+def render_center(run_id: int, center_id: int) -> dict:
+    """Render a center's stations one by one, stopping at a station boundary if cancelled."""
+    stations = Station.objects.filter(run_id=run_id, center_id=center_id).order_by("number")
+    return {"center": center_id, "pages": _render_in_turn(run_id, stations)}
+
+
+def render_all(run_id: int) -> int:
+    """Render every station of a run in this process; return the pages drawn."""
+    stations = Station.objects.filter(run_id=run_id).order_by("center__code", "number")
+    return _render_in_turn(run_id, stations)
+
+
+def _hash_file(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def finalize(run_id: int) -> RollRun | None:
+    """Write center lists, metadata.json and the zip of a fully rendered run; mark it done."""
+    now = timezone.now()
+    claimed = RollRun.objects.filter(
+        id=run_id,
+        state__in=[State.RENDERING, State.FINALIZING],
+        stations_done=F("stations_count"),
+    ).update(
+        state=State.FINALIZING,
+        finalize_started_at=Coalesce(F("finalize_started_at"), Value(now)),
+        updated_at=now,
+    )
+    if not claimed:
+        return None
+    run = RollRun.objects.get(id=run_id)
+    folder = run_dir(run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    by_center: dict[int, list[Station]] = {}
+    for station in Station.objects.filter(run_id=run_id).select_related("center"):
+        by_center.setdefault(station.center_id, []).append(station)
+
+    files: list[dict] = []
+    for center_stations in sorted(by_center.values(), key=lambda s: s[0].center.code):
+        center_stations.sort(key=lambda s: s.number)
+        center = center_stations[0].center
+        data, list_pages = pdfs.render_center_list(center, center_stations)
+        listed = pdfs.write_atomically(
+            folder / center.code / "stations.pdf", data, pages=list_pages
+        )
+        files.append(
+            {
+                "path": listed.path.relative_to(folder).as_posix(),
+                "kind": "center_list",
+                "center": center.code,
+                "station": None,
+                "pages": list_pages,
+                "bytes": listed.bytes,
+                "sha256": listed.sha256,
+                "voters": sum(s.voter_count for s in center_stations),
+            }
+        )
+        for station in center_stations:
+            for kind, name, pages in (
+                ("station_book", station.book_file, station.pages),
+                ("door_sign", station.door_file, 1),
+            ):
+                path = Path(settings.MEDIA_ROOT) / name
+                size, digest = _hash_file(path)
+                files.append(
+                    {
+                        "path": path.relative_to(folder).as_posix(),
+                        "kind": kind,
+                        "center": center.code,
+                        "station": station.number,
+                        "pages": pages,
+                        "bytes": size,
+                        "sha256": digest,
+                        "voters": station.voter_count,
+                    }
+                )
+    total_pages = sum(entry["pages"] for entry in files)
+    metadata = {
+        "run": run.id,
+        "strategy": run.strategy,
+        "created_at": run.created_at.isoformat(),
+        "centers": run.centers_count,
+        "stations": run.stations_count,
+        "voters": run.voters_count,
+        "pages": total_pages,
+        "files": files,
+    }
+    metadata_bytes = json.dumps(metadata, indent=2, ensure_ascii=False).encode()
+    metadata_path = pdfs.write_atomically(folder / "metadata.json", metadata_bytes, pages=0).path
+    zip_path = folder / f"roll-{run.id}.zip"
+    temporary = zip_path.with_name(f".{zip_path.name}.tmp")
+    # A fixed timestamp per run: the same run always zips to the same bytes.
+    stamp = run.created_at.timetuple()[:6]
+    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:
+        for entry in [{"path": "metadata.json"}, *files]:
+            info = zipfile.ZipInfo(entry["path"], date_time=stamp)
+            # PDFs are already compressed; storing them is as small and much faster.
+            with (folder / entry["path"]).open("rb") as source, archive.open(info, "w") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+    temporary.replace(zip_path)
+    _, zip_digest = _hash_file(zip_path)
+    done = RollRun.objects.filter(id=run_id, state=State.FINALIZING).update(
+        state=State.DONE,
+        pages_count=total_pages,
+        metadata_file=_relative(metadata_path),
+        zip_file=_relative(zip_path),
+        zip_sha256=zip_digest,
+        finished_at=timezone.now(),
+        updated_at=timezone.now(),
+    )
+    if not done:
+        return None
+    return RollRun.objects.get(id=run_id)
+
+
+def cancel(run_id: int) -> bool:
+    """Cancel an active run: revoke its waiting tasks and remove its files; return whether."""
+    now = timezone.now()
+    cancelled = RollRun.objects.filter(id=run_id, state__in=RollRun.ACTIVE_STATES).update(
+        state=State.CANCELLED, error="Cancelled by staff.", finished_at=now, updated_at=now
+    )
+    if not cancelled:
+        return False
+    waiting = Station.objects.filter(run_id=run_id, rendered_at__isnull=True)
+    task_ids = [station_task_id(run_id, sid) for sid in waiting.values_list("id", flat=True)]
+    task_ids += [
+        center_task_id(run_id, cid)
+        for cid in waiting.order_by().values_list("center_id", flat=True).distinct()
+    ]
+    task_ids.append(finalize_task_id(run_id))
+    # Waiting tasks are dropped by the workers; running ones stop at the next station.
+    current_app.control.revoke(task_ids)
+    shutil.rmtree(run_dir(run_id), ignore_errors=True)
+    return True
+
+
+def sweep() -> dict[str, list[int]]:
+    """Finalize runs whose chord callback never fired, fail runs that stopped moving."""
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.ROLL_SWEEP_GRACE_SECONDS)
+    finished = RollRun.objects.filter(
+        state__in=[State.RENDERING, State.FINALIZING],
+        stations_done=F("stations_count"),
+        updated_at__lte=grace,
+    )
+    finalized = [run_id for run_id in finished.values_list("id", flat=True) if finalize(run_id)]
+    stall = settings.ROLL_STALL_SECONDS
+    failed = [
+        run.id
+        for run in RollRun.objects.active().filter(updated_at__lte=now - timedelta(seconds=stall))
+        if fail(
+            run.id,
+            f"No progress for {stall // 60} minutes while {run.state}: a worker probably "
+            "died or the broker lost a task. Start a new run.",
+        )
+    ]
+    return {"finalized": finalized, "failed": failed}

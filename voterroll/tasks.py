@@ -1,0 +1,117 @@
+"""Roll generation tasks: ids in, a call to ``voterroll.rolls``, limits on the decorator."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import chain, chord, group
+from django.db import transaction
+
+from tasking.base import task
+from voterroll import rolls
+from voterroll.models import RollRun, Station
+
+logger = logging.getLogger(__name__)
+Strategy = RollRun.Strategy
+
+
+@task(name="voterroll.render_station", soft_time_limit=60, time_limit=90)
+def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
+    """Draw one station's book and door sign; return {file, pages}, never PDF bytes."""
+    try:
+        return rolls.render_station(station_id)
+    except Exception as exc:
+        rolls.fail(run_id, f"Station {station_id} could not be drawn: {exc}")
+        raise
+
+
+@task(name="voterroll.render_center", soft_time_limit=600, time_limit=660)
+def render_center(run_id: int, center_id: int, **kwargs) -> dict:
+    """Draw every station of one center in turn; return {center, pages}."""
+    try:
+        return rolls.render_center(run_id, center_id)
+    except Exception as exc:
+        rolls.fail(run_id, f"Center {center_id} could not be drawn: {exc}")
+        raise
+
+
+@task(name="voterroll.finalize_run", soft_time_limit=600, time_limit=660)
+def finalize_run(run_id: int, **kwargs) -> dict | None:
+    """Write the center lists, metadata.json and zip of a rendered run."""
+    try:
+        run = rolls.finalize(run_id)
+    except Exception as exc:
+        rolls.fail(run_id, f"Finalizing failed: {exc}")
+        raise
+    return {"pages": run.pages_count, "zip": run.zip_file} if run else None
+
+
+def _launch(run: RollRun) -> None:
+    finalize = finalize_run.si(run.id).set(task_id=rolls.finalize_task_id(run.id))
+    station_ids = list(
+        Station.objects.filter(run_id=run.id)
+        .order_by("center__code", "number")
+        .values_list("id", flat=True)
+    )
+    if not station_ids:
+        finalize.apply_async()
+    elif run.strategy == Strategy.PER_STATION:
+        header = group(
+            render_station.si(run.id, sid).set(task_id=rolls.station_task_id(run.id, sid))
+            for sid in station_ids
+        )
+        chord(header)(finalize)
+    elif run.strategy == Strategy.PER_CENTER:
+        center_ids = sorted(
+            set(Station.objects.filter(run_id=run.id).values_list("center_id", flat=True))
+        )
+        header = group(
+            render_center.si(run.id, cid).set(task_id=rolls.center_task_id(run.id, cid))
+            for cid in center_ids
+        )
+        chord(header)(finalize)
+    elif run.strategy == Strategy.STARMAP:
+        # celery.starmap calls render_station once per station, in order, in one task.
+        starmap = render_station.starmap([(run.id, sid) for sid in station_ids]).set(
+            queue="pdf", soft_time_limit=1800, time_limit=1860
+        )
+        chain(starmap, finalize).apply_async()
+    else:
+        raise ValueError(f"no fan-out for strategy {run.strategy!r}")
+
+
+@task(name="voterroll.start_run", soft_time_limit=1800, time_limit=1860)
+def start_run(run_id: int, **kwargs) -> None:
+    """Assign a run's stations, then render them the way its strategy says."""
+    try:
+        run = rolls.assign(run_id)
+        if run is None or run.state != RollRun.State.RENDERING:
+            return
+        if run.strategy == Strategy.SINGLE:
+            rolls.render_all(run_id)
+            rolls.finalize(run_id)
+        elif rolls.claim_launch(run_id):
+            # The stations are committed by now; on_commit still guards a caller's atomic.
+            transaction.on_commit(lambda: _launch(run))
+    except Exception as exc:
+        rolls.fail(run_id, f"Starting the run failed: {exc}")
+        raise
+
+
+@task(name="voterroll.sweep_runs")
+def sweep_runs(**kwargs) -> dict:
+    """Finalize runs whose chord callback was lost and fail runs that stopped moving."""
+    return rolls.sweep()
+
+
+def enqueue_run(*, strategy: str, center_ids: list[int] | None = None) -> RollRun:
+    """Record a run and start it once the surrounding transaction commits."""
+    with transaction.atomic():
+        run = rolls.create_run(strategy=strategy, center_ids=center_ids)
+        start_run.delay_on_commit(run.id)
+    return run
+
+
+def cancel_run(run_id: int) -> bool:
+    """Cancel an active run; return whether it was active."""
+    return rolls.cancel(run_id)
