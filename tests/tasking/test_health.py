@@ -84,3 +84,15 @@ def test_healthz_names_the_broker_when_it_is_unreachable(client, monkeypatch):
     assert body["failing"] == ["broker", "workers", "queues"]
     assert body["checks"]["broker"]["ok"] is False
     assert body["checks"]["database"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_healthcheck_command_fails_naming_the_check_and_passes_once_beat_beats():
+    from django.core.management import CommandError, call_command
+
+    cache.delete(health.BEAT_HEARTBEAT_KEY)
+    with pytest.raises(CommandError, match="failing: beat"):
+        call_command("healthcheck", "beat")
+
+    health.record_beat_heartbeat()
+    call_command("healthcheck", "beat", "database")
