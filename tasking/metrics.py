@@ -44,9 +44,21 @@ from tasking import inspection
 _HOST = socket.gethostname().replace("_", "-")
 
 
+# prometheus_client asks for the identifier on every update, to notice a fork; keeping
+# it in memory (refreshed in each forked child) spares a getpid() call per update.
+_identifier = {"value": f"{_HOST}-{os.getpid()}"}
+
+
+def _refresh_identifier() -> None:
+    _identifier["value"] = f"{_HOST}-{os.getpid()}"
+
+
+os.register_at_fork(after_in_child=_refresh_identifier)
+
+
 def process_identifier() -> str:
     """Name this process uniquely across every host sharing the metrics directory."""
-    return f"{_HOST}-{os.getpid()}"
+    return _identifier["value"]
 
 
 def _use_multiprocess_directory(directory: Path) -> None:
@@ -94,7 +106,7 @@ runtime = Histogram(
 )
 queue_wait = Histogram(
     "celery_task_queue_wait_seconds",
-    "Seconds from publishing a task to starting it.",
+    "Seconds from publishing a task to starting it (countdowns and ETAs included).",
     TASK_LABELS,
     buckets=WAIT_BUCKETS,
     registry=None,
@@ -115,6 +127,18 @@ _starts: dict[str, float] = {}
 _node = {"name": ""}
 
 
+_children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    # metric.labels() validates and locks on every call; a task's labels repeat.
+    key = (id(metric), labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
+
+
 def _request_labels(name: str, request: Any) -> tuple[str, str, str]:
     delivery = getattr(request, "delivery_info", None) or {}
     hostname = _node["name"] or getattr(request, "hostname", None) or "-"
@@ -131,52 +155,51 @@ def _on_before_publish(sender: str | None = None, headers: dict | None = None, *
 
 
 def _on_after_publish(sender: str | None = None, routing_key: str = "", **kwargs) -> None:
-    sent.labels(sender or "-", routing_key or "-").inc()
+    _child(sent, sender or "-", routing_key or "-").inc()
 
 
 def _on_received(request: Any = None, **kwargs) -> None:
-    delivery = getattr(request, "delivery_info", None) or {}
-    received.labels(request.name, request.hostname or "-", delivery.get("routing_key") or "-").inc()
+    _child(received, *_request_labels(request.name, request)).inc()
 
 
 def _on_prerun(task_id: str = "", task: Any = None, **kwargs) -> None:
     labels = _labels(task)
-    started.labels(*labels).inc()
-    tasks_active.labels(labels[1]).inc()
+    _child(started, *labels).inc()
+    _child(tasks_active, labels[1]).inc()
     sent_at = getattr(task.request, SENT_AT_HEADER, None)
     if isinstance(sent_at, int | float):
         # Clocks of two hosts may disagree by a little; never record a negative wait.
-        queue_wait.labels(*labels).observe(max(0.0, time.time() - sent_at))
+        _child(queue_wait, *labels).observe(max(0.0, time.time() - sent_at))
     _starts[task_id] = time.perf_counter()
 
 
 def _on_postrun(task_id: str = "", task: Any = None, **kwargs) -> None:
     labels = _labels(task)
-    tasks_active.labels(labels[1]).dec()
+    _child(tasks_active, labels[1]).dec()
     began = _starts.pop(task_id, None)
     if began is not None:
-        runtime.labels(*labels).observe(time.perf_counter() - began)
+        _child(runtime, *labels).observe(time.perf_counter() - began)
 
 
 def _on_success(sender: Any = None, **kwargs) -> None:
-    succeeded.labels(*_labels(sender)).inc()
+    _child(succeeded, *_labels(sender)).inc()
 
 
 def _on_failure(sender: Any = None, exception: BaseException | None = None, **kwargs) -> None:
-    failed.labels(*_labels(sender), type(exception).__name__).inc()
+    _child(failed, *_labels(sender), type(exception).__name__).inc()
 
 
 def _on_retry(sender: Any = None, request: Any = None, **kwargs) -> None:
-    retried.labels(*_request_labels(sender.name, request)).inc()
+    _child(retried, *_request_labels(sender.name, request)).inc()
 
 
 def _on_revoked(sender: Any = None, request: Any = None, **kwargs) -> None:
-    revoked.labels(*_request_labels(getattr(sender, "name", ""), request)).inc()
+    _child(revoked, *_request_labels(getattr(sender, "name", ""), request)).inc()
 
 
 def _on_rejected(sender: Any = None, message: Any = None, **kwargs) -> None:
     headers = getattr(message, "headers", None) or {}
-    rejected.labels(headers.get("task") or "-", getattr(sender, "hostname", None) or "-").inc()
+    _child(rejected, headers.get("task") or "-", getattr(sender, "hostname", None) or "-").inc()
 
 
 def _on_worker_init(sender: Any = None, **kwargs) -> None:
