@@ -34,7 +34,9 @@ def outcome(kind: str, **kwargs) -> str:
 def retry_once(self, **kwargs) -> str:
     """Ask to be retried on the first run, succeed on the second."""
     if self.request.retries == 0:
-        raise self.retry(countdown=0)
+        # Not 0: Celery publishes the retry before storing RETRY, so an immediate
+        # rerun on another thread could finish first and have SUCCESS overwritten.
+        raise self.retry(countdown=1)
     return "retried"
 
 
