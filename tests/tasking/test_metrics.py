@@ -1,8 +1,11 @@
 """Task metrics collected in real workers from Celery's signals, served on /metrics."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from celery.exceptions import TaskRevokedError
+from django.utils import timezone
 from kombu import Queue
 
 from project.celery import app
@@ -39,6 +42,17 @@ def test_counts_and_runtimes_of_a_real_worker_carry_names_and_exceptions(worker,
     assert delta("celery_task_runtime_seconds_count", name="tests.outcome", **ours) == 5
     assert delta("celery_task_queue_wait_seconds_count", name="tests.outcome", **ours) == 5
     assert after.total("celery_worker_tasks_active", hostname=host) == 0
+
+
+def test_an_expired_task_is_counted_as_revoked(worker, scrape):
+    before = scrape().total("celery_task_revoked_total", name="tests.outcome")
+
+    expired = outcome.apply_async(("ok",), expires=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(TaskRevokedError):
+        expired.get(timeout=30)
+
+    after = scrape().total("celery_task_revoked_total", name="tests.outcome")
+    assert after - before == 1
 
 
 def test_queue_length_counts_messages_published_to_a_queue_no_worker_consumes(
