@@ -331,12 +331,10 @@ METRICS_STATE_COUNTS = {
     "roll_runs": "voterroll.RollRun",
 }
 # How long /metrics and the dashboard wait for workers to answer, in seconds.
-METRICS_WORKER_TIMEOUT = float(os.environ.get("METRICS_WORKER_TIMEOUT", "1.0"))
+METRICS_WORKER_TIMEOUT = float(os.environ.get("METRICS_WORKER_TIMEOUT") or 1.0)
 # Beat publishes a heartbeat task this often; /healthz calls beat dead after 3 missed.
 BEAT_HEARTBEAT_SECONDS = 30
-HEALTHZ_BEAT_MAX_AGE = float(
-    os.environ.get("HEALTHZ_BEAT_MAX_AGE", str(3 * BEAT_HEARTBEAT_SECONDS))
-)
+HEALTHZ_BEAT_MAX_AGE = float(os.environ.get("HEALTHZ_BEAT_MAX_AGE") or 3 * BEAT_HEARTBEAT_SECONDS)
 CELERY_BEAT_SCHEDULE["tasking.beat_heartbeat"] = {
     "task": "tasking.beat_heartbeat",
     "schedule": BEAT_HEARTBEAT_SECONDS,
@@ -354,8 +352,7 @@ if SENTRY_DSN:
 
     init_sentry(
         dsn=SENTRY_DSN,
-        environment=os.environ.get(
-            "SENTRY_ENVIRONMENT", "production" if not DEBUG else "development"
-        ),
-        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        environment=os.environ.get("SENTRY_ENVIRONMENT")
+        or ("development" if DEBUG else "production"),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0),
     )
