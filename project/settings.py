@@ -80,6 +80,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Every web log line carries the request id (taken from X-Request-ID or made up).
+    "tasking.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -207,18 +209,23 @@ if not DEBUG:
 # --- Logging --------------------------------------------------------------------------
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+# "plain" for people, "json" (one object a line) for a log pipeline.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json (got {LOG_FORMAT!r}).")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        # task_name and task_id are added to every record by tasking.logging.
+        # task_name, task_id and request_id are added to every record by tasking.logging.
         "plain": {
             "()": "tasking.logging.TaskFormatter",
             "fmt": "%(asctime)s %(levelname)s %(processName)s [%(task_name)s %(task_id)s] "
-            "%(name)s: %(message)s",
+            "[%(request_id)s] %(name)s: %(message)s",
         },
+        "json": {"()": "tasking.logging.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
 
@@ -400,3 +407,44 @@ CELERY_BEAT_SCHEDULE["voterroll.sweep_runs"] = {
     "task": "voterroll.sweep_runs",
     "schedule": timedelta(minutes=1),
 }
+
+# --- observability --------------------------------------------------------------------
+
+# prometheus_client's multiprocess files: every worker, prefork child and web process
+# writes its own, and /metrics adds them up. Web and workers must share this folder.
+PROMETHEUS_MULTIPROC_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or DATA_DIR / "metrics")
+# Collect task metrics from Celery's signals (0 turns the handlers off, e.g. to measure them).
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# Prometheus scrapes /metrics with "Authorization: Bearer <token>"; staff may browse it.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Application figures on /metrics: rows of each model by its state field
+# ("app_label.Model" counts by "state", "app_label.Model:field" by another field).
+METRICS_STATE_COUNTS = {
+    "posts": "posts.UserPost",
+    "tweets": "outings.Tweet",
+    "roll_runs": "voterroll.RollRun",
+}
+# How long /metrics and the dashboard wait for workers to answer, in seconds.
+METRICS_WORKER_TIMEOUT = float(os.environ.get("METRICS_WORKER_TIMEOUT") or 1.0)
+# Beat publishes a heartbeat task this often; /healthz calls beat dead after 3 missed.
+BEAT_HEARTBEAT_SECONDS = 30
+HEALTHZ_BEAT_MAX_AGE = float(os.environ.get("HEALTHZ_BEAT_MAX_AGE") or 3 * BEAT_HEARTBEAT_SECONDS)
+CELERY_BEAT_SCHEDULE["tasking.beat_heartbeat"] = {
+    "task": "tasking.beat_heartbeat",
+    "schedule": BEAT_HEARTBEAT_SECONDS,
+    # A heartbeat nobody ran in time is worthless; don't let them pile up.
+    "options": {"expires": BEAT_HEARTBEAT_SECONDS},
+}
+# The Tasks dashboard reloads itself this often, in seconds.
+DASHBOARD_REFRESH_SECONDS = env_int("DASHBOARD_REFRESH_SECONDS", 15)
+# Errors go to Sentry when SENTRY_DSN is set; nothing is sent otherwise.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from tasking.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT")
+        or ("development" if DEBUG else "production"),
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE") or 0),
+    )

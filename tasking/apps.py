@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class TaskingConfig(AppConfig):
@@ -6,6 +7,10 @@ class TaskingConfig(AppConfig):
     verbose_name = "Background tasks"
 
     def ready(self) -> None:
+        from tasking import health, metrics
         from tasking import logging as task_logging
 
         task_logging.install_record_factory()
+        health.connect_beat_heartbeat()
+        if settings.METRICS_ENABLED:
+            metrics.connect()

@@ -1,13 +1,17 @@
-"""Liveness of the parts background work depends on: database, broker, workers."""
+"""Liveness of the parts background work depends on: database, broker, workers, beat."""
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
+from django.core.cache import cache
 from django.db import connection
+
+from tasking import inspection
 
 logger = logging.getLogger(__name__)
 
@@ -38,28 +42,82 @@ def check_broker(app: Celery) -> Check:
     return Check(ok=True, detail=str(transport))
 
 
-def check_workers(app: Celery, *, timeout: float) -> Check:
-    """Ask every worker for the queues it consumes (a remote-control broadcast)."""
+def check_workers(app: Celery, *, timeout: float) -> tuple[Check, Check]:
+    """Ask every worker for the queues it consumes, and say which queues nobody consumes."""
     try:
-        replies = app.control.inspect(timeout=timeout).active_queues() or {}
+        replies = inspection.workers_and_queues(app, timeout=timeout)
+    except Exception as exc:
+        failure = Check(ok=False, detail=f"{type(exc).__name__}: {exc}".strip())
+        return failure, Check(ok=False, detail="not known: the workers could not be asked")
+    workers = [{"name": name, "queues": queues} for name, queues in replies.items()]
+    consumers = {name: [] for name in inspection.declared_queues(app)}
+    for name, queues in replies.items():
+        for queue in queues:
+            consumers.setdefault(queue, []).append(name)
+    uncovered = sorted(queue for queue, names in consumers.items() if not names)
+    queues = Check(
+        ok=not uncovered,
+        detail=f"no worker consumes {', '.join(uncovered)}" if uncovered else "all consumed",
+        data={"consumers": consumers},
+    )
+    if not workers:
+        return Check(ok=False, detail=f"no worker answered within {timeout:g} s"), queues
+    return Check(ok=True, detail=f"{len(workers)} up", data={"workers": workers}), queues
+
+
+BEAT_HEARTBEAT_KEY = "tasking:beat-heartbeat"
+BEAT_HEARTBEAT_TASK = "tasking.beat_heartbeat"
+
+
+def record_beat_heartbeat() -> None:
+    """Note in the cache that beat is alive now."""
+    # No expiry: an old timestamp says more ("dead for 2 hours") than a missing key.
+    cache.set(BEAT_HEARTBEAT_KEY, time.time(), timeout=None)
+
+
+def _on_beat_init(**kwargs) -> None:
+    record_beat_heartbeat()
+
+
+def _on_before_publish(sender: str | None = None, **kwargs) -> None:
+    # Only beat publishes the heartbeat task, so this runs in beat, on its own tick,
+    # and says nothing about the workers (their coverage is a separate check).
+    if sender == BEAT_HEARTBEAT_TASK:
+        record_beat_heartbeat()
+
+
+def connect_beat_heartbeat() -> None:
+    """Record beat's heartbeat when beat starts and whenever it publishes the heartbeat task."""
+    signals.beat_init.connect(_on_beat_init, weak=False, dispatch_uid="tasking.health.beat_init")
+    signals.before_task_publish.connect(
+        _on_before_publish, weak=False, dispatch_uid="tasking.health.beat_heartbeat"
+    )
+
+
+def check_beat(*, max_age: float) -> Check:
+    """Say whether beat published its heartbeat within the last ``max_age`` seconds."""
+    try:
+        beaten = cache.get(BEAT_HEARTBEAT_KEY)
     except Exception as exc:
         return Check(ok=False, detail=f"{type(exc).__name__}: {exc}".strip())
-    workers = [
-        {"name": name, "queues": sorted(q["name"] for q in queues)}
-        for name, queues in sorted(replies.items())
-    ]
-    if not workers:
-        return Check(ok=False, detail=f"no worker answered within {timeout:g} s")
-    return Check(ok=True, detail=f"{len(workers)} up", data={"workers": workers})
+    if beaten is None:
+        return Check(ok=False, detail="beat has never sent a heartbeat")
+    age = max(0.0, time.time() - beaten)
+    data = {"last_heartbeat_age_seconds": round(age, 1)}
+    if age > max_age:
+        return Check(ok=False, detail=f"no heartbeat for {age:.0f} s", data=data)
+    return Check(ok=True, detail=f"heartbeat {age:.0f} s ago", data=data)
 
 
-def report(app: Celery, *, worker_timeout: float) -> dict[str, Any]:
+def report(app: Celery, *, worker_timeout: float, beat_max_age: float) -> dict[str, Any]:
     """Run every check and say which failed; workers are only asked if the broker is up."""
     checks = {"database": check_database(), "broker": check_broker(app)}
     if checks["broker"].ok:
-        checks["workers"] = check_workers(app, timeout=worker_timeout)
+        checks["workers"], checks["queues"] = check_workers(app, timeout=worker_timeout)
     else:
         checks["workers"] = Check(ok=False, detail="not asked: the broker is unreachable")
+        checks["queues"] = Check(ok=False, detail="not known: the broker is unreachable")
+    checks["beat"] = check_beat(max_age=beat_max_age)
     failing = [name for name, check in checks.items() if not check.ok]
     return {
         "status": "ok" if not failing else "fail",

@@ -1,4 +1,4 @@
-"""Tasks of the reusable layer: the outbox relay and the generator step."""
+"""Tasks of the reusable layer: the beat heartbeat, the outbox relay and the generator step."""
 
 from __future__ import annotations
 
@@ -25,3 +25,8 @@ def advance_generator(self, job_id: int, step: int, **kwargs) -> None:
     except locks.LockBusy as busy:
         # 1 s: a step holds the lock for one batch's transaction, well under a second.
         raise self.reschedule(1.0, str(busy)) from None
+
+
+@task(name="tasking.beat_heartbeat", ignore_result=True)
+def beat_heartbeat(**kwargs) -> None:
+    """Do nothing: beat publishing this task every 30 s is the heartbeat /healthz reads."""

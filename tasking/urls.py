@@ -5,4 +5,6 @@ from tasking import views
 app_name = "tasking"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics_view, name="metrics"),
+    path("tasks/", views.dashboard_view, name="dashboard"),
 ]

@@ -1,15 +1,61 @@
+import hmac
+
 from celery import current_app as app
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from tasking import health
+from tasking import dashboard, health, metrics
 
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Report database, broker and workers; 503 naming the failing part if any is down."""
-    body = health.report(app, worker_timeout=settings.HEALTHZ_WORKER_TIMEOUT)
+    """Report database, broker, workers, queue coverage and beat; 503 naming what is down."""
+    body = health.report(
+        app,
+        worker_timeout=settings.HEALTHZ_WORKER_TIMEOUT,
+        beat_max_age=settings.HEALTHZ_BEAT_MAX_AGE,
+    )
     return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+
+
+def _has_metrics_token(request: HttpRequest) -> bool:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    expected = settings.METRICS_TOKEN
+    # No token configured means no token is accepted, not that any token is.
+    return (
+        bool(expected)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(token.strip().encode(), expected.encode())
+    )
+
+
+@never_cache
+@require_GET
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Serve Prometheus metrics to staff or to a scraper holding METRICS_TOKEN."""
+    if not (request.user.is_staff or _has_metrics_token(request)):
+        response = HttpResponse("A staff session or a bearer token is required.\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    body = metrics.exposition(app, worker_timeout=settings.METRICS_WORKER_TIMEOUT)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+
+
+@never_cache
+@require_GET
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    """Show staff whether the background work is healthy, refreshing itself."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not request.user.is_staff:
+        raise PermissionDenied("The Tasks dashboard is for staff.")
+    context = dashboard.snapshot(app, worker_timeout=settings.METRICS_WORKER_TIMEOUT)
+    context["refresh_seconds"] = settings.DASHBOARD_REFRESH_SECONDS
+    return render(request, "tasking/dashboard.html", context)

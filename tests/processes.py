@@ -123,3 +123,39 @@ def web_process(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
         yield base
     finally:
         _stop(proc)
+
+
+@contextmanager
+def beat_process(env: dict[str, str], *, ready_timeout: float = 60) -> Iterator[None]:
+    """Run ``celery -A project beat`` (as the Procfile does) until it has started."""
+    log = tempfile.NamedTemporaryFile("w+", prefix="beat-", suffix=".log")  # noqa: SIM115
+    schedule = Path(tempfile.mkdtemp(prefix="beat-")) / "schedule"
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "project",
+            "beat",
+            "--loglevel",
+            "DEBUG",
+            "--schedule",
+            str(schedule),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + ready_timeout
+        # Logged once the schedule is loaded, after beat_init has fired.
+        while "beat: Starting..." not in Path(log.name).read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"beat did not start (exit code {proc.poll()}):\n{Path(log.name).read_text()}"
+                )
+            time.sleep(0.2)
+        yield
+    finally:
+        _stop(proc)
+        log.close()

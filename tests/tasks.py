@@ -1,6 +1,8 @@
 """Tasks that exist only for the test suite; workers load them with ``--include tests.tasks``."""
 
 import logging
+import os
+import time
 
 from tasking.base import task
 
@@ -18,3 +20,28 @@ def add(x: int, y: int, **kwargs) -> int:
 def total(values: list[int], **kwargs) -> int:
     """Sum a chord header's results."""
     return sum(values)
+
+
+@task(name="tests.outcome")
+def outcome(kind: str, **kwargs) -> str:
+    """Succeed, or fail with ValueError when asked to."""
+    if kind == "fail":
+        raise ValueError("asked to fail")
+    return kind
+
+
+@task(name="tests.retry_once", bind=True, max_retries=1)
+def retry_once(self, **kwargs) -> str:
+    """Ask to be retried on the first run, succeed on the second."""
+    if self.request.retries == 0:
+        # Not 0: Celery publishes the retry before storing RETRY, so an immediate
+        # rerun on another thread could finish first and have SUCCESS overwritten.
+        raise self.retry(countdown=1)
+    return "retried"
+
+
+@task(name="tests.whoami")
+def whoami(pause: float = 0.0, **kwargs) -> int:
+    """Return the pid of the process that ran this, after a pause."""
+    time.sleep(pause)
+    return os.getpid()

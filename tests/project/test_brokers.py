@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import connection
 from kombu import Connection
 
-from tests.processes import manage, project_env, web_process, worker_process
+from tests.processes import beat_process, manage, project_env, web_process, worker_process
 from tests.tasks import add
 
 
@@ -48,7 +48,11 @@ def test_embedded_default_completes_a_chord_and_reports_healthy(tmp_path):
     manage("createcachetable", env=env)
 
     # Two prefork processes finishing chord parts at once is what makes SQLite lock.
-    with worker_process(env, args=("--concurrency", "2")), web_process(env) as base:
+    with (
+        worker_process(env, args=("--concurrency", "2")),
+        beat_process(env),
+        web_process(env) as base,
+    ):
         output = manage("shell", "-c", CHORD_SCRIPT, env=env)
         with urlopen(f"{base}/healthz", timeout=30) as response:  # noqa: S310 - local
             status, body = response.status, json.load(response)
