@@ -176,3 +176,22 @@ def _advance_locked(job_id: int, step: int) -> Any:
     for message in messages:
         outbox.publish(message)
     return next_step
+
+
+def running_jobs() -> list[dict[str, Any]]:
+    """Progress rows of the generator jobs not yet finished, for the Tasks dashboard."""
+    from django.urls import reverse
+
+    unfinished = GeneratorJob.objects.exclude(
+        state__in=[GeneratorJob.State.DONE, GeneratorJob.State.FAILED]
+    )
+    return [
+        {
+            "label": f"{job.name} #{job.pk}",
+            "done": job.rows_done,
+            "total": job.rows_total or 0,
+            "state": job.state,
+            "url": reverse("admin:tasking_generatorjob_change", args=[job.pk]),
+        }
+        for job in unfinished.order_by("created_at")
+    ]

@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class VoterrollConfig(AppConfig):
     name = "voterroll"
     verbose_name = "Voter rolls"
+
+    def ready(self) -> None:
+        from tasking import progress
+        from voterroll import rolls
+
+        progress.register(rolls.running_generations)

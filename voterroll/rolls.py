@@ -329,3 +329,19 @@ def sweep() -> dict[str, list[int]]:
         )
     ]
     return {"finalized": finalized, "failed": failed}
+
+
+def running_generations() -> list[dict]:
+    """Progress rows of the runs still in flight, for the Tasks dashboard."""
+    from django.urls import reverse
+
+    return [
+        {
+            "label": f"Roll run {run.pk} ({run.get_strategy_display()})",
+            "done": run.stations_done,
+            "total": run.stations_count,
+            "state": run.state,
+            "url": reverse("voterroll:run", args=[run.pk]),
+        }
+        for run in RollRun.objects.active().order_by("created_at")
+    ]

@@ -5,6 +5,8 @@ import secrets
 import subprocess
 import sys
 
+import pytest
+
 from project.celery import app
 from tests.processes import ROOT, manage, project_env
 
@@ -78,3 +80,28 @@ def test_eager_mode_is_configured_nowhere():
         text=True,
     )
     assert tracked.stdout == ""
+
+
+@pytest.mark.django_db
+def test_metrics_count_every_app_by_state(client, settings):
+    """METRICS_STATE_COUNTS names real models: each app's figures reach /metrics."""
+    from django.contrib.auth import get_user_model
+
+    from outings.models import Tweet
+    from posts.models import UserPost
+    from voterroll.models import RollRun
+
+    settings.METRICS_TOKEN = "scrape-token"
+    author = get_user_model().objects.create_user("author")
+    UserPost.objects.bulk_create(
+        [UserPost(author=author, caption="x", image="a.jpg", state="failed")] * 2
+    )
+    Tweet.objects.create(idempotency_key="k", kind="announcement", text="t", state="sent")
+    RollRun.objects.create(state="rendering")
+
+    body = client.get("/metrics", headers={"Authorization": "Bearer scrape-token"}).content
+    text = body.decode()
+
+    assert 'backlot_objects{kind="posts",state="failed"} 2.0' in text
+    assert 'backlot_objects{kind="tweets",state="sent"} 1.0' in text
+    assert 'backlot_objects{kind="roll_runs",state="rendering"} 1.0' in text

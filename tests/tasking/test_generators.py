@@ -114,3 +114,16 @@ def test_a_job_killed_mid_way_resumes_and_processes_every_row_once(worker, subpr
 
     assert processed(run) == dict.fromkeys(ids, 1)
     assert job.rows_done == len(ids)
+
+
+@pytest.mark.django_db
+def test_unfinished_generator_jobs_show_on_the_tasks_dashboard(admin_client):
+    from tasking.models import GeneratorJob
+
+    job = GeneratorJob.objects.create(name="accounts.email_users", state="waiting", rows_done=40)
+    GeneratorJob.objects.create(name="finished", state="done")
+
+    page = admin_client.get("/tasks/").content.decode()
+
+    assert f"accounts.email_users #{job.pk}" in page
+    assert "finished #" not in page

@@ -176,3 +176,14 @@ def test_sweeper_runs_on_beat_every_minute(settings):
 
     assert entry["schedule"] == timedelta(minutes=1)
     assert entry["task"] in app.tasks
+
+
+@pytest.mark.django_db
+def test_running_generations_show_on_the_tasks_dashboard(admin_client):
+    running = RollRun.objects.create(state="rendering", stations_count=10, stations_done=3)
+    RollRun.objects.create(state="done", stations_count=4, stations_done=4)
+
+    page = admin_client.get("/tasks/").content.decode()
+
+    assert f"Roll run {running.pk}" in page
+    assert page.count("Roll run ") == 1
