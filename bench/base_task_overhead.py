@@ -10,7 +10,6 @@ RabbitMQ (rpc://) so the database does not dominate what is measured.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -22,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from bench import results  # noqa: E402 - after sys.path is set
 from bench.rabbitmq_vhost import own_vhost  # noqa: E402 - after sys.path is set
 
 
@@ -70,8 +70,8 @@ def run(count: int, rounds: int) -> None:
         for _ in range(rounds):
             for name, fn in kinds.items():
                 start = time.perf_counter()
-                results = [fn.delay(i) for i in range(count)]
-                for result in results:
+                pending = [fn.delay(i) for i in range(count)]
+                for result in pending:
                     result.get(timeout=120)
                 rates[name].append(count / (time.perf_counter() - start))
 
@@ -83,22 +83,17 @@ def run(count: int, rounds: int) -> None:
         rounds_text = ", ".join(f"{v:.0f}" for v in values)
         print(f"{name:<18}{statistics.median(values):>16.0f}{rounds_text:>40}")
     print(f"project task overhead: {overhead:+.1f}% of raw throughput (target: under 10%)")
-    out = ROOT / "bench" / "results" / "base_task_overhead.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "tasks_per_round": count,
-                "rounds": rounds,
-                "tasks_per_second": rates,
-                "median_raw": raw,
-                "median_project": ours,
-                "overhead_percent": overhead,
-            },
-            indent=2,
-        )
+    results.write(
+        "base_task_overhead",
+        {
+            "tasks_per_round": count,
+            "rounds": rounds,
+            "tasks_per_second": rates,
+            "median_raw": raw,
+            "median_project": ours,
+            "overhead_percent": overhead,
+        },
     )
-    print(f"wrote {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import results  # noqa: E402 - after sys.path is set
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
@@ -172,10 +174,7 @@ def main() -> None:
     if len(rows) > 1:
         ratio = rows[-1]["peak_rss_mib"] / rows[0]["peak_rss_mib"]
         print(f"peak memory, largest vs smallest: {ratio:.2f}x (target: within 1.2x)")
-    out = ROOT / "bench" / "results" / "generator_scale.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2))
-    print(f"wrote {out.relative_to(ROOT)}")
+    results.write("generator_scale", rows)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ both alike. Writes bench/results/metrics_overhead.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -24,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import results  # noqa: E402 - after sys.path is set
 
 
 def make_vhost(broker: str) -> tuple[str, str]:
@@ -176,24 +176,20 @@ def main() -> None:
     share = 100 * cost * 1e-6 * base
     print(f"handlers' cost per task, in-process: {cost:.0f} us = {share:.1f}% of a no-op task")
 
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    (results / "metrics_overhead.json").write_text(
-        json.dumps(
-            {
-                "benchmark": "metrics_overhead",
-                "tasks_per_round": options.tasks,
-                "rounds": options.rounds,
-                "rates": rates,
-                "median_without": base,
-                "median_with": with_metrics,
-                "overhead_percent": paired,
-                "handler_cost_us_per_task": cost,
-                "handler_cost_percent_of_noop": share,
-                "target_percent": 5,
-            },
-            indent=2,
-        )
+    results.write(
+        "metrics_overhead",
+        {
+            "benchmark": "metrics_overhead",
+            "tasks_per_round": options.tasks,
+            "rounds": options.rounds,
+            "rates": rates,
+            "median_without": base,
+            "median_with": with_metrics,
+            "overhead_percent": paired,
+            "handler_cost_us_per_task": cost,
+            "handler_cost_percent_of_noop": share,
+            "target_percent": 5,
+        },
     )
 
 

@@ -11,7 +11,6 @@ Prints a table and writes bench/results/outings_reminders.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -21,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import results as bench_results  # noqa: E402 - after sys.path is set
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 import django  # noqa: E402
@@ -146,12 +147,9 @@ def main() -> None:
             f"{row['participants']:>12} {row['reminders']:>9} {row['naive_s']:>9.4f} "
             f"{row['ours_s']:>9.4f} {row['speedup']:>7.2f}x"
         )
-    out = ROOT / "bench" / "results" / "outings_reminders.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"benchmark": "outings.record_due", "results": results}, indent=2))
-    tmp.replace(out)
-    print(f"wrote {out.relative_to(ROOT)}")
+    bench_results.write(
+        "outings_reminders", {"benchmark": "outings.record_due", "results": results}
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import atexit
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -31,6 +30,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import results  # noqa: E402 - after sys.path is set
+
 STRATEGIES = ["single", "per_center", "starmap", "per_station"]
 
 
@@ -205,27 +206,21 @@ def main() -> None:
         f"worker peak RSS {worker_peak_kib / 1024:.0f} MiB"
     )
 
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    out = results / f"rollgen-{options.voters}.json"
-    out.write_text(
-        json.dumps(
-            {
-                "voters": options.voters,
-                "centers": centers,
-                "workers": options.workers,
-                "seed_seconds": round(seed_seconds, 3),
-                "ideal_seconds": round(ideal, 3),
-                "one_process_render_seconds": round(one_process, 3),
-                "biggest_station_voters": biggest.voter_count,
-                "biggest_station_seconds": round(biggest_seconds, 4),
-                "worker_peak_rss_kib": worker_peak_kib,
-                "strategies": rows,
-            },
-            indent=2,
-        )
+    results.write(
+        f"rollgen-{options.voters}",
+        {
+            "voters": options.voters,
+            "centers": centers,
+            "workers": options.workers,
+            "seed_seconds": round(seed_seconds, 3),
+            "ideal_seconds": round(ideal, 3),
+            "one_process_render_seconds": round(one_process, 3),
+            "biggest_station_voters": biggest.voter_count,
+            "biggest_station_seconds": round(biggest_seconds, 4),
+            "worker_peak_rss_kib": worker_peak_kib,
+            "strategies": rows,
+        },
     )
-    print(f"wrote {out.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ Prints a table and writes JSON to ``bench/results/``. Needs PostgreSQL and Rabbi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -37,8 +36,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
 from PIL import Image, ImageDraw, ImageOps  # noqa: E402 - after the path setup
+
+from bench import results  # noqa: E402 - after sys.path is set
 
 # 4000x3000: a 12-megapixel phone photo, the reference image.
 PHOTO_SIZE = (4000, 3000)
@@ -245,35 +245,29 @@ def main() -> None:
         f"end to end: {e2e['states']}, web alone posted {e2e['upload_requests_per_second']:.1f}/s"
     )
 
-    results = ROOT / "bench" / "results"
-    results.mkdir(parents=True, exist_ok=True)
-    path = results / f"thumbnails-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(
-        json.dumps(
-            {
-                "benchmark": "thumbnails",
-                "when": datetime.now(UTC).isoformat(),
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-                "photo_size": PHOTO_SIZE,
-                "boxes": BOXES,
-                "n": args.n,
-                "naive_n": args.naive_n,
-                "workers": args.workers,
-                "images_per_second": {
-                    "naive": naive_rate,
-                    "decode_only": decode_rate,
-                    "ours": ours_rate,
-                    "ours_parallel": pool_rate,
-                    "end_to_end": e2e["uploads_per_second"],
-                },
-                "speedup_vs_naive": ours_rate / naive_rate,
-                "end_to_end_share_of_raw": e2e["uploads_per_second"] / pool_rate,
-                "end_to_end": e2e,
+    results.write(
+        f"thumbnails-{datetime.now(UTC):%Y%m%dT%H%M%SZ}",
+        {
+            "benchmark": "thumbnails",
+            "when": datetime.now(UTC).isoformat(),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "photo_size": PHOTO_SIZE,
+            "boxes": BOXES,
+            "n": args.n,
+            "naive_n": args.naive_n,
+            "workers": args.workers,
+            "images_per_second": {
+                "naive": naive_rate,
+                "decode_only": decode_rate,
+                "ours": ours_rate,
+                "ours_parallel": pool_rate,
+                "end_to_end": e2e["uploads_per_second"],
             },
-            indent=2,
-        )
+            "speedup_vs_naive": ours_rate / naive_rate,
+            "end_to_end_share_of_raw": e2e["uploads_per_second"] / pool_rate,
+            "end_to_end": e2e,
+        },
     )
-    print(f"results: {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
