@@ -231,7 +231,8 @@ LOGGING = {
 
 # --- Celery ---------------------------------------------------------------------------
 
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
+# The host part means nothing to the filesystem transport; naming one keeps kombu quiet.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://localhost/"
 BROKER_SCHEME = urlsplit(CELERY_BROKER_URL).scheme
 
 # Hard and soft limits every task inherits; slow tasks override them on their decorator.
