@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import io
 import os
 import shutil
@@ -26,25 +27,13 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import results  # noqa: E402 - after sys.path is set
+from bench.rabbitmq_vhost import own_vhost  # noqa: E402 - after sys.path is set
 
 STRATEGIES = ["single", "per_center", "starmap", "per_station"]
-
-
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
-
-
-def _own_vhost(broker: str) -> tuple[str, str]:
-    parts = urlsplit(broker)
-    vhost = f"bench-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*")
-    return vhost, urlunsplit(parts._replace(path=f"/{vhost}"))
 
 
 def _peak_rss_kib(pid: int) -> int:
@@ -73,11 +62,12 @@ def main() -> None:
 
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to a scratch PostgreSQL database (its voters are replaced).")
-    vhost, broker = _own_vhost(
-        os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    # Removed however the script ends, so no bench vhost or media folder is left behind.
+    vhost = contextlib.ExitStack()
+    atexit.register(vhost.close)
+    broker = vhost.enter_context(
+        own_vhost(os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"))
     )
-    # Removed however the script ends, so no test vhost or media folder is left behind.
-    atexit.register(_rabbitmqctl, "delete_vhost", vhost)
     media = Path(tempfile.mkdtemp(prefix="rollgen-media-"))
     atexit.register(shutil.rmtree, media, ignore_errors=True)
     os.environ.update(
