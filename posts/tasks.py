@@ -29,6 +29,9 @@ RETRY_BACKOFF_MAX = 600
     soft_time_limit=20,
     time_limit=30,
     max_retries=STORAGE_RETRIES,
+    # Read by the retry below (no autoretry_for: a bad image must never be retried).
+    retry_backoff=RETRY_BACKOFF_FACTOR,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
 )
 def generate_thumbnails(self, post_id: int, **kwargs) -> None:
     """Make every thumbnail size of one post from a single decode."""
@@ -46,9 +49,9 @@ def generate_thumbnails(self, post_id: int, **kwargs) -> None:
             )
             raise
         countdown = get_exponential_backoff_interval(
-            factor=RETRY_BACKOFF_FACTOR,
+            factor=self.retry_backoff,
             retries=self.request.retries,
-            maximum=RETRY_BACKOFF_MAX,
+            maximum=self.retry_backoff_max,
             full_jitter=True,
         )
         raise self.retry(exc=exc, countdown=countdown) from exc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from PIL import Image
 from posts.models import Thumbnail, UserPost
 from posts.tasks import generate_thumbnails
 from tests.factories import corrupt_png, image_bytes, phone_jpeg, sideways_phone_jpeg, stripes
+from tests.processes import worker_process
 
 pytestmark = pytest.mark.usefixtures("worker", "media")
 
@@ -185,6 +187,72 @@ def test_storage_error_is_retried_with_backoff_then_succeeds(
     post = wait_for_post(post.id)
     assert post.state == "ready"
     assert post.thumbnails.count() == 6
+
+
+def test_storage_error_that_outlasts_every_retry_marks_the_post_failed(
+    author, wait_for_post, signals, media, monkeypatch
+):
+    # Two retries with no backoff: the real six, up to 10 minutes apart, would take 20 min.
+    monkeypatch.setattr(generate_thumbnails, "max_retries", 2)
+    monkeypatch.setattr(generate_thumbnails, "retry_backoff", 0)
+    with transaction.atomic():
+        post = UserPost.objects.create(
+            author=author, caption="c", image=ContentFile(phone_jpeg(), name="a.jpg")
+        )
+        # A file where the thumbnail folder must go: every write fails with an OSError.
+        blocker = media / "media" / "posts" / "thumbnails" / str(post.id)
+        blocker.parent.mkdir(parents=True)
+        blocker.write_bytes(b"")
+
+    post = wait_for_post(post.id)
+
+    assert post.state == "failed"
+    assert post.failure_reason == (
+        "The thumbnails could not be stored. Staff can re-generate them."
+    )
+    assert signals.retries == 2
+    assert not post.thumbnails.exists()
+
+
+def stored_post(author, data: bytes, name: str) -> UserPost:
+    """Save a waiting post without queueing its task, so a test can send it its own way."""
+    # bulk_create sends no post_save, so the receiver queues nothing on the images queue.
+    (post,) = UserPost.objects.bulk_create(
+        [UserPost(author=author, caption="c", image=ContentFile(data, name=name))]
+    )
+    return post
+
+
+def test_soft_time_limit_marks_the_post_failed_and_the_worker_goes_on(
+    author, wait_for_post, media, subprocess_env
+):
+    # The thread pool of the in-process worker cannot interrupt a task: a prefork worker
+    # (as in production) on a queue of this test's own, with a per-message soft limit.
+    queue = f"images-{uuid.uuid4().hex[:8]}"
+    env = {
+        **subprocess_env,
+        "WORKER_QUEUES": queue,
+        "MEDIA_ROOT": str(media / "media"),
+        "POST_UPLOADS_ROOT": str(media / "uploads"),
+    }
+    # 49 megapixels (just under POST_MAX_PIXELS): decoding alone takes a few tenths of a
+    # second, far past the 0.1 s soft limit.
+    large = stored_post(
+        author, image_bytes(stripes((7000, 7000)), "PNG", compress_level=1), "big.png"
+    )
+    small = stored_post(author, phone_jpeg((640, 480)), "small.jpg")
+
+    with worker_process(env, args=("--pool", "prefork", "--concurrency", "1")):
+        generate_thumbnails.apply_async((large.id,), queue=queue, soft_time_limit=0.1)
+        slow = wait_for_post(large.id, timeout=60)
+        generate_thumbnails.apply_async((small.id,), queue=queue)
+        after = wait_for_post(small.id, timeout=60)
+
+    assert slow.state == "failed"
+    assert slow.failure_reason == "Making the thumbnails took too long. Try a smaller image."
+    assert not slow.thumbnails.exists()
+    assert after.state == "ready"  # the same worker (one child) is still consuming
+    assert after.thumbnails.count() == 6
 
 
 def test_admin_regenerate_action_remakes_the_thumbnails(admin_client, author, wait_for_post):
