@@ -35,13 +35,24 @@ def count(run: str, seq: int, pause: float = 0.0, **kwargs) -> None:
     client.hincrby(effects_key(run), str(seq), 1)
 
 
-@task(name="faults.die_once", ignore_result=True)
-def die_once(run: str, seq: int, **kwargs) -> None:
-    """SIGKILL the prefork child running this on the first delivery; count on the next."""
+def _die_once(run: str, seq: int) -> None:
+    """SIGKILL this prefork child on the message's first delivery; count on the next."""
     client = redis_client(settings.REDIS_URL)
     if client.set(f"faults:{run}:died:{seq}", os.getpid(), nx=True, ex=600):
         os.kill(os.getpid(), signal.SIGKILL)
     client.hincrby(effects_key(run), str(seq), 1)
+
+
+@task(name="faults.die_once", reject_on_worker_lost=True)
+def die_once(run: str, seq: int, **kwargs) -> None:
+    """Die on the first delivery; with reject_on_worker_lost the message is redelivered."""
+    _die_once(run, seq)
+
+
+@task(name="faults.die_once_with_defaults")
+def die_once_with_defaults(run: str, seq: int, **kwargs) -> None:
+    """Die on the first delivery, with the project's default task settings."""
+    _die_once(run, seq)
 
 
 @task(name="faults.overrun", soft_time_limit=1, time_limit=30)
