@@ -73,8 +73,8 @@ def publish(own_rabbitmq: OwnRabbitMQ) -> Iterator[Callable[..., Any]]:
         app.amqp.queues[QUEUE](conn.default_channel).declare()
         producer = conn.Producer()
 
-        def send(task: Any, *args: Any, **kwargs: Any) -> Any:
-            return task.apply_async(args, kwargs, queue=QUEUE, producer=producer)
+        def send(task: Any, *args: Any, task_id: str | None = None, **kwargs: Any) -> Any:
+            return task.apply_async(args, kwargs, task_id=task_id, queue=QUEUE, producer=producer)
 
         yield send
 

@@ -1,0 +1,88 @@
+"""Deliver every side-effect message twice: each effect still happens once."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from kombu import Connection
+
+from outings.models import Outing, Tweet
+from outings.tasks import announce_outing
+from tests.faults.conftest import wait_for
+from tests.faults.tasks import QUEUE
+from tests.outings.conftest import TOKEN, FakeX
+from tests.processes import worker_process
+from tests.tasking.tasks import redis
+
+
+def queues_empty(url: str, *names: str) -> bool:
+    """True when none of the named queues has a message waiting."""
+    with Connection(url) as conn:
+        channel = conn.default_channel
+        return all(channel.queue_declare(name, passive=True).message_count == 0 for name in names)
+
+
+@pytest.mark.faults
+def test_an_announcement_delivered_twice_is_tweeted_once(
+    faults_env, own_rabbitmq, publish, httpserver, django_user_model, fault_row
+):
+    outings = 5
+    x_api = FakeX(httpserver)
+    redis().delete("ratelimit:outings.post_tweet")
+    user = django_user_model.objects.create_user("faults", password="a-long-test-password")
+    # bulk_create: no post_save, so nothing is published to the machine's broker.
+    created = Outing.objects.bulk_create(
+        Outing(
+            title=f"Outing {n}",
+            place="Parc Monceau",
+            starts_at=timezone.now() + timedelta(hours=2),
+            created_by=user,
+        )
+        for n in range(outings)
+    )
+    env = {
+        **faults_env,
+        # post_tweet, queued by announce_outing, goes to the notifications queue.
+        "WORKER_QUEUES": f"{QUEUE},notifications",
+        "TWEET_BACKEND": "outings.twitter.XBackend",
+        "X_API_BASE_URL": httpserver.url_for("/"),
+        "X_API_BEARER_TOKEN": TOKEN,
+    }
+
+    started = time.monotonic()
+    with worker_process(env, args=("--include", "tests.faults.tasks")):
+        for outing in created:
+            # The same message id twice: what a redelivery after a lost ack looks like.
+            message_id = str(uuid.uuid4())
+            publish(announce_outing, outing.pk, task_id=message_id)
+            publish(announce_outing, outing.pk, task_id=message_id)
+        wait_for(
+            lambda: Tweet.objects.filter(state=Tweet.State.SENT).count() == outings,
+            timeout=120,
+            message="every announcement to be sent",
+        )
+        wait_for(
+            lambda: queues_empty(own_rabbitmq.url, QUEUE, "notifications"),
+            timeout=60,
+            message="the queues to drain",
+        )
+    # The worker's warm shutdown has finished whatever was still running.
+    recovery = time.monotonic() - started
+
+    texts = x_api.texts()
+    tweets = dict(Tweet.objects.values_list("outing_id", "text"))
+    seen = {n: texts.count(tweets[o.pk]) for n, o in enumerate(created) if tweets[o.pk] in texts}
+    row = fault_row(
+        scenario="duplicate delivery: announcement",
+        done=f"each of {outings} announce_outing messages published twice",
+        expected=outings,
+        seen=seen,
+        recovery_s=recovery,
+    )
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    assert x_api.requests == outings
