@@ -7,11 +7,15 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.utils import timezone
 from kombu import Connection
 
 from outings.models import Outing, Tweet
 from outings.tasks import announce_outing
+from posts.models import Thumbnail, UserPost
+from posts.tasks import generate_thumbnails
+from tests.factories import make_user, phone_jpeg
 from tests.faults.conftest import wait_for
 from tests.faults.tasks import QUEUE
 from tests.outings.conftest import TOKEN, FakeX
@@ -86,3 +90,63 @@ def test_an_announcement_delivered_twice_is_tweeted_once(
     assert row["lost"] == 0
     assert row["duplicated"] == 0
     assert x_api.requests == outings
+
+
+@pytest.mark.faults
+def test_thumbnails_delivered_twice_make_one_file_and_one_row_per_size(
+    faults_env, own_rabbitmq, publish, settings, tmp_path, fault_row
+):
+    posts = 4
+    sizes = len(settings.THUMBNAIL_SIZES)
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.POST_UPLOADS_ROOT = tmp_path / "uploads"
+    author = make_user("faults")
+    made = []
+    for n in range(posts):
+        post = UserPost(author=author, caption=f"post {n}")
+        post.image.save(f"photo{n}.jpg", ContentFile(phone_jpeg((800, 600))), save=False)
+        made.append(post)
+    # bulk_create: no post_save, so nothing is published to the machine's broker.
+    made = UserPost.objects.bulk_create(made)
+    env = {
+        **faults_env,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "POST_UPLOADS_ROOT": str(settings.POST_UPLOADS_ROOT),
+    }
+
+    started = time.monotonic()
+    with worker_process(env, args=("--include", "tests.faults.tasks")):
+        for post in made:
+            message_id = str(uuid.uuid4())
+            publish(generate_thumbnails, post.pk, task_id=message_id)
+            publish(generate_thumbnails, post.pk, task_id=message_id)
+        wait_for(
+            lambda: UserPost.objects.filter(state=UserPost.State.READY).count() == posts,
+            timeout=120,
+            message="every post to be ready",
+        )
+        wait_for(
+            lambda: queues_empty(own_rabbitmq.url, QUEUE),
+            timeout=60,
+            message="the queue to drain",
+        )
+    recovery = time.monotonic() - started
+
+    files = [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
+    seen = {}
+    for n, post in enumerate(made):
+        rows = Thumbnail.objects.filter(post=post).count()
+        on_disk = sum(1 for p in files if str(post.pk) in p.relative_to(settings.MEDIA_ROOT).parts)
+        # One effect per ready post; every row or file past one per size counts as a duplicate.
+        if rows:
+            seen[n] = 1 + (rows - sizes) + max(on_disk - sizes, 0)
+    row = fault_row(
+        scenario="duplicate delivery: thumbnails",
+        done=f"each of {posts} generate_thumbnails messages published twice",
+        expected=posts,
+        seen=seen,
+        recovery_s=recovery,
+    )
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    assert len(files) == posts * sizes
