@@ -21,6 +21,10 @@ from tests.faults.tasks import QUEUE
 from tests.outings.conftest import TOKEN, FakeX
 from tests.processes import worker_process
 from tests.tasking.tasks import redis
+from voterroll import rolls
+from voterroll.models import RollRun, Station
+from voterroll.seeding import seed_voters
+from voterroll.tasks import render_station
 
 
 def queues_empty(url: str, *names: str) -> bool:
@@ -150,3 +154,52 @@ def test_thumbnails_delivered_twice_make_one_file_and_one_row_per_size(
     assert row["lost"] == 0
     assert row["duplicated"] == 0
     assert len(files) == posts * sizes
+
+
+@pytest.mark.faults
+def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
+    faults_env, own_rabbitmq, publish, settings, tmp_path, fault_row
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    seed_voters(voters=1200, centers=2, seed=7, locale="en", replace=False)
+    run = rolls.assign(rolls.create_run(strategy=RollRun.Strategy.PER_STATION).id)
+    assert run is not None
+    stations = list(Station.objects.filter(run=run).order_by("number"))
+    env = {**faults_env, "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+
+    started = time.monotonic()
+    with worker_process(env, args=("--include", "tests.faults.tasks")):
+        for station in stations:
+            message_id = str(uuid.uuid4())
+            publish(render_station, run.id, station.id, task_id=message_id)
+            publish(render_station, run.id, station.id, task_id=message_id)
+        wait_for(
+            lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
+            timeout=120,
+            message="every station to be drawn",
+        )
+        wait_for(
+            lambda: queues_empty(own_rabbitmq.url, QUEUE),
+            timeout=60,
+            message="the queue to drain",
+        )
+    recovery = time.monotonic() - started
+
+    files = [p.name for p in rolls.run_dir(run.id).rglob("*") if p.is_file()]
+    run.refresh_from_db()
+    seen = {
+        # A book and a door sign per station; any other file for it is a duplicate.
+        station.number: sum(1 for name in files if f"-{station.number:03d}." in name) - 1
+        for station in stations
+    }
+    row = fault_row(
+        scenario="duplicate delivery: station PDFs",
+        done=f"each of {len(stations)} render_station messages published twice",
+        expected=len(stations),
+        seen={number: count for number, count in seen.items() if count > 0},
+        recovery_s=recovery,
+    )
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    assert run.stations_done == len(stations)
+    assert len(files) == 2 * len(stations)
