@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +18,10 @@ TASKS = ("--include", "tests.faults.tasks")
 
 @pytest.mark.faults
 def test_a_sigterm_lets_in_flight_tasks_finish_and_leaves_the_rest_queued(
-    faults_env, publish, run, fault_row
+    faults_env, publish, run, fault_row, tmp_path
 ):
     messages = 6
-    pidfile = Path(tempfile.mkdtemp(prefix="faults-worker-")) / "worker.pid"
+    pidfile = tmp_path / "worker.pid"
     for seq in range(messages):
         publish(count, run, seq, pause=3)
 
