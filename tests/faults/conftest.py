@@ -1,0 +1,137 @@
+"""The fault suite's harness: its own RabbitMQ node, workers on it, and the results table.
+
+Every scenario adds one row with ``fault_row``; at the end of the run the table is
+printed and written to bench/results/faults.json.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from kombu import Connection
+
+from bench import results
+from project.celery import app
+from tasking import locks
+from tests.faults.rabbitmq import OwnRabbitMQ
+from tests.faults.tasks import QUEUE, effects_key
+from tests.tasking.tasks import redis
+
+COLUMNS = (
+    "scenario",
+    "done",
+    "expected",
+    "lost",
+    "duplicated",
+    "recovered",
+    "recovery_s",
+    "verdict",
+)
+_rows: list[dict[str, Any]] = []
+
+
+@pytest.fixture(scope="session")
+def own_rabbitmq() -> Iterator[OwnRabbitMQ]:
+    """A RabbitMQ node the scenarios may stop and restart; deleted at the end."""
+    node = OwnRabbitMQ()
+    try:
+        node.start()
+        yield node
+    finally:
+        node.remove()
+
+
+@pytest.fixture
+def faults_env(subprocess_env: dict[str, str], own_rabbitmq: OwnRabbitMQ) -> dict[str, str]:
+    """Environment for workers on the suite's own node, consuming only its queue."""
+    return {
+        **subprocess_env,
+        "CELERY_BROKER_URL": own_rabbitmq.url,
+        "WORKER_QUEUES": QUEUE,
+        "WORKER_CONCURRENCY": "2",
+    }
+
+
+@pytest.fixture
+def run() -> Iterator[str]:
+    """A name for this scenario's effects in Redis, deleted afterwards."""
+    name = uuid.uuid4().hex[:12]
+    yield name
+    client = redis()
+    client.delete(*(client.keys(f"faults:{name}:*") or [effects_key(name)]))
+
+
+@pytest.fixture
+def publish(own_rabbitmq: OwnRabbitMQ) -> Iterator[Callable[..., Any]]:
+    """Publish a task to the suite's queue on its own node; returns the AsyncResult."""
+    with Connection(own_rabbitmq.url, transport_options={"confirm_publish": True}) as conn:
+        # Declared here as the worker would, so messages sent before any worker starts
+        # are queued rather than dropped by an exchange with no queue bound.
+        app.amqp.queues[QUEUE](conn.default_channel).declare()
+        producer = conn.Producer()
+        sent: list[tuple[str, str]] = []
+
+        def send(task: Any, *args: Any, task_id: str | None = None, **kwargs: Any) -> Any:
+            result = task.apply_async(args, kwargs, task_id=task_id, queue=QUEUE, producer=producer)
+            sent.append((task.name, result.id))
+            return result
+
+        yield send
+    # run_once keeps a "done" marker per message for days; these runs need none.
+    done = [locks.lock_key("done", name, task_id) for name, task_id in sent]
+    for start in range(0, len(done), 1000):
+        redis().delete(*done[start : start + 1000])
+
+
+def effects(run: str) -> dict[int, int]:
+    """How many times each message of ``run`` had its effect, by sequence number."""
+    return {int(k): int(v) for k, v in redis().hgetall(effects_key(run)).items() if k.isdigit()}
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float, message: str) -> None:
+    """Poll ``condition`` until true; fail naming ``message`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def fault_row() -> Callable[..., dict[str, Any]]:
+    """Record one scenario's row: counts of lost and duplicated effects, recovery time."""
+
+    def record(
+        *, scenario: str, done: str, expected: int, seen: dict[int, int], recovery_s: float
+    ) -> dict[str, Any]:
+        lost = expected - len(seen)
+        duplicated = sum(seen.values()) - len(seen)
+        row = {
+            "scenario": scenario,
+            "done": done,
+            "expected": expected,
+            "lost": lost,
+            "duplicated": duplicated,
+            "recovered": len(seen),
+            "recovery_s": round(recovery_s, 1),
+            "verdict": "pass" if lost == 0 and duplicated == 0 else "FAIL",
+        }
+        _rows.append(row)
+        return row
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _rows:
+        return
+    widths = {c: max(len(c), *(len(str(r[c])) for r in _rows)) for c in COLUMNS}
+    terminalreporter.section("fault scenarios")
+    terminalreporter.write_line("  ".join(c.ljust(widths[c]) for c in COLUMNS))
+    for row in _rows:
+        terminalreporter.write_line("  ".join(str(row[c]).ljust(widths[c]) for c in COLUMNS))
+    results.write("faults", _rows)

@@ -1,0 +1,43 @@
+"""Restart the suite's own RabbitMQ node while a worker drains a full queue."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.faults.conftest import effects, wait_for
+from tests.faults.tasks import count
+from tests.processes import worker_process
+
+# 5,000: the issue's figure, a backlog far larger than anything in flight at the restart.
+MESSAGES = 5_000
+
+
+@pytest.mark.faults
+def test_every_queued_message_runs_after_a_broker_restart(
+    faults_env, own_rabbitmq, publish, run, fault_row
+):
+    for seq in range(MESSAGES):
+        publish(count, run, seq)
+    with worker_process(faults_env, args=("--include", "tests.faults.tasks")):
+        wait_for(lambda: len(effects(run)) >= 100, timeout=120, message="the worker to start")
+
+        own_rabbitmq.stop()
+        before = len(effects(run))
+        own_rabbitmq.start()
+        up = time.monotonic()
+        wait_for(lambda: len(effects(run)) > before, timeout=120, message="the worker to reconnect")
+        recovery = time.monotonic() - up
+        wait_for(lambda: len(effects(run)) >= MESSAGES, timeout=240, message="every message")
+
+    row = fault_row(
+        scenario="broker restart",
+        done=f"restarted RabbitMQ with {MESSAGES - before} of {MESSAGES} queued",
+        expected=MESSAGES,
+        seen=effects(run),
+        recovery_s=recovery,
+    )
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    assert before < MESSAGES, "the queue drained before the restart; nothing was tested"

@@ -1,0 +1,210 @@
+"""Deliver every side-effect message twice: each effect still happens once."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from kombu import Connection
+
+from outings.models import Outing, Tweet
+from outings.tasks import announce_outing
+from posts.models import Thumbnail, UserPost
+from posts.tasks import generate_thumbnails
+from tests.factories import make_user, phone_jpeg
+from tests.faults.conftest import wait_for
+from tests.faults.tasks import QUEUE
+from tests.outings.conftest import TOKEN, FakeX
+from tests.processes import worker_process
+from tests.tasking.tasks import redis
+from voterroll import rolls
+from voterroll.models import RollRun, Station
+from voterroll.seeding import seed_voters
+from voterroll.tasks import render_station
+
+
+def queues_empty(url: str, *names: str) -> bool:
+    """True when none of the named queues has a message waiting."""
+    with Connection(url) as conn:
+        channel = conn.default_channel
+        return all(channel.queue_declare(name, passive=True).message_count == 0 for name in names)
+
+
+@pytest.mark.faults
+def test_an_announcement_delivered_twice_is_tweeted_once(
+    faults_env, own_rabbitmq, publish, httpserver, django_user_model, fault_row
+):
+    outings = 5
+    x_api = FakeX(httpserver)
+    redis().delete("ratelimit:outings.post_tweet")
+    user = django_user_model.objects.create_user("faults", password="a-long-test-password")
+    # bulk_create: no post_save, so nothing is published to the machine's broker.
+    created = Outing.objects.bulk_create(
+        Outing(
+            title=f"Outing {n}",
+            place="Parc Monceau",
+            starts_at=timezone.now() + timedelta(hours=2),
+            created_by=user,
+        )
+        for n in range(outings)
+    )
+    env = {
+        **faults_env,
+        # post_tweet, queued by announce_outing, goes to the notifications queue.
+        "WORKER_QUEUES": f"{QUEUE},notifications",
+        "TWEET_BACKEND": "outings.twitter.XBackend",
+        "X_API_BASE_URL": httpserver.url_for("/"),
+        "X_API_BEARER_TOKEN": TOKEN,
+    }
+
+    started = time.monotonic()
+    with worker_process(env, args=("--include", "tests.faults.tasks")):
+        for outing in created:
+            # The same message id twice: what a redelivery after a lost ack looks like.
+            message_id = str(uuid.uuid4())
+            publish(announce_outing, outing.pk, task_id=message_id)
+            publish(announce_outing, outing.pk, task_id=message_id)
+        wait_for(
+            lambda: Tweet.objects.filter(state=Tweet.State.SENT).count() == outings,
+            timeout=120,
+            message="every announcement to be sent",
+        )
+        wait_for(
+            lambda: queues_empty(own_rabbitmq.url, QUEUE, "notifications"),
+            timeout=60,
+            message="the queues to drain",
+        )
+    # The worker's warm shutdown has finished whatever was still running.
+    recovery = time.monotonic() - started
+
+    texts = x_api.texts()
+    tweets = dict(Tweet.objects.values_list("outing_id", "text"))
+    seen = {n: texts.count(tweets[o.pk]) for n, o in enumerate(created) if tweets[o.pk] in texts}
+    row = fault_row(
+        scenario="duplicate delivery: announcement",
+        done=f"each of {outings} announce_outing messages published twice",
+        expected=outings,
+        seen=seen,
+        recovery_s=recovery,
+    )
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    assert x_api.requests == outings
+
+
+@pytest.mark.faults
+def test_thumbnails_delivered_twice_make_one_file_and_one_row_per_size(
+    faults_env, own_rabbitmq, publish, settings, tmp_path, fault_row
+):
+    posts = 4
+    sizes = len(settings.THUMBNAIL_SIZES)
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.POST_UPLOADS_ROOT = tmp_path / "uploads"
+    author = make_user("faults")
+    made = []
+    for n in range(posts):
+        post = UserPost(author=author, caption=f"post {n}")
+        post.image.save(f"photo{n}.jpg", ContentFile(phone_jpeg((800, 600))), save=False)
+        made.append(post)
+    # bulk_create: no post_save, so nothing is published to the machine's broker.
+    made = UserPost.objects.bulk_create(made)
+    env = {
+        **faults_env,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "POST_UPLOADS_ROOT": str(settings.POST_UPLOADS_ROOT),
+    }
+
+    started = time.monotonic()
+    with worker_process(env, args=("--include", "tests.faults.tasks")):
+        for post in made:
+            message_id = str(uuid.uuid4())
+            publish(generate_thumbnails, post.pk, task_id=message_id)
+            publish(generate_thumbnails, post.pk, task_id=message_id)
+        wait_for(
+            lambda: UserPost.objects.filter(state=UserPost.State.READY).count() == posts,
+            timeout=120,
+            message="every post to be ready",
+        )
+        wait_for(
+            lambda: queues_empty(own_rabbitmq.url, QUEUE),
+            timeout=60,
+            message="the queue to drain",
+        )
+    recovery = time.monotonic() - started
+
+    files = [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
+    seen = {}
+    for n, post in enumerate(made):
+        rows = Thumbnail.objects.filter(post=post).count()
+        on_disk = sum(1 for p in files if str(post.pk) in p.relative_to(settings.MEDIA_ROOT).parts)
+        # One effect per ready post; every row or file past one per size counts as a duplicate.
+        if rows:
+            seen[n] = 1 + (rows - sizes) + max(on_disk - sizes, 0)
+    row = fault_row(
+        scenario="duplicate delivery: thumbnails",
+        done=f"each of {posts} generate_thumbnails messages published twice",
+        expected=posts,
+        seen=seen,
+        recovery_s=recovery,
+    )
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    assert len(files) == posts * sizes
+
+
+@pytest.mark.faults
+def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
+    faults_env, own_rabbitmq, publish, settings, tmp_path, fault_row
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    seed_voters(voters=1200, centers=2, seed=7, locale="en", replace=False)
+    run = rolls.assign(rolls.create_run(strategy=RollRun.Strategy.PER_STATION).id)
+    assert run is not None
+    stations = list(Station.objects.filter(run=run).select_related("center"))
+    env = {**faults_env, "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+
+    started = time.monotonic()
+    with worker_process(env, args=("--include", "tests.faults.tasks")):
+        for station in stations:
+            message_id = str(uuid.uuid4())
+            publish(render_station, run.id, station.id, task_id=message_id)
+            publish(render_station, run.id, station.id, task_id=message_id)
+        wait_for(
+            lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
+            timeout=120,
+            message="every station to be drawn",
+        )
+        wait_for(
+            lambda: queues_empty(own_rabbitmq.url, QUEUE),
+            timeout=60,
+            message="the queue to drain",
+        )
+    recovery = time.monotonic() - started
+
+    files = [p for p in rolls.run_dir(run.id).rglob("*") if p.is_file()]
+    run.refresh_from_db()
+    seen = {}
+    for station in stations:
+        # A book and a door sign per station, in its center's folder; more is a duplicate.
+        mine = [
+            p
+            for p in files
+            if p.parent.name == station.center.code and f"-{station.number:03d}." in p.name
+        ]
+        if len(mine) >= 2:
+            seen[station.id] = len(mine) - 1
+    row = fault_row(
+        scenario="duplicate delivery: station PDFs",
+        done=f"each of {len(stations)} render_station messages published twice",
+        expected=len(stations),
+        seen=seen,
+        recovery_s=recovery,
+    )
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    assert run.stations_done == len(stations)
+    assert len(files) == 2 * len(stations)
