@@ -27,6 +27,13 @@ from voterroll.seeding import seed_voters
 from voterroll.tasks import render_station
 
 
+def publish_twice(publish, task, *args) -> None:
+    """Publish one message twice under one id: what a redelivery after a lost ack looks like."""
+    message_id = str(uuid.uuid4())
+    for _ in range(2):
+        publish(task, *args, task_id=message_id)
+
+
 def queues_empty(url: str, *names: str) -> bool:
     """True when none of the named queues has a message waiting."""
     with Connection(url) as conn:
@@ -64,10 +71,7 @@ def test_an_announcement_delivered_twice_is_tweeted_once(
     started = time.monotonic()
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         for outing in created:
-            # The same message id twice: what a redelivery after a lost ack looks like.
-            message_id = str(uuid.uuid4())
-            publish(announce_outing, outing.pk, task_id=message_id)
-            publish(announce_outing, outing.pk, task_id=message_id)
+            publish_twice(publish, announce_outing, outing.pk)
         wait_for(
             lambda: Tweet.objects.filter(state=Tweet.State.SENT).count() == outings,
             timeout=120,
@@ -121,9 +125,7 @@ def test_thumbnails_delivered_twice_make_one_file_and_one_row_per_size(
     started = time.monotonic()
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         for post in made:
-            message_id = str(uuid.uuid4())
-            publish(generate_thumbnails, post.pk, task_id=message_id)
-            publish(generate_thumbnails, post.pk, task_id=message_id)
+            publish_twice(publish, generate_thumbnails, post.pk)
         wait_for(
             lambda: UserPost.objects.filter(state=UserPost.State.READY).count() == posts,
             timeout=120,
@@ -170,9 +172,7 @@ def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
     started = time.monotonic()
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         for station in stations:
-            message_id = str(uuid.uuid4())
-            publish(render_station, run.id, station.id, task_id=message_id)
-            publish(render_station, run.id, station.id, task_id=message_id)
+            publish_twice(publish, render_station, run.id, station.id)
         wait_for(
             lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
             timeout=120,
