@@ -16,6 +16,15 @@ from tasking.base import task
 logger = logging.getLogger(__name__)
 
 
+def record_killed(exc: BaseException, tweet_id: int, *args, **kwargs) -> None:
+    """Fail the tweet when its run was killed: it may or may not have reached X."""
+    tweets.give_up(
+        tweet_id=tweet_id,
+        reason=f"Stopped before X answered ({type(exc).__name__}); check the account "
+        "before re-queueing.",
+    )
+
+
 @task(
     name="outings.post_tweet",
     bind=True,
@@ -29,6 +38,7 @@ logger = logging.getLogger(__name__)
     # Two HTTP timeouts and the database writes fit well inside a minute.
     soft_time_limit=45,
     time_limit=60,
+    on_killed=record_killed,
 )
 def post_tweet(self, tweet_id: int, **kwargs) -> str:
     """Send one recorded tweet, at most once."""

@@ -192,6 +192,15 @@ def _update(tweet: Tweet, **fields: object) -> None:
     Tweet.objects.filter(pk=tweet.pk).update(**fields)
 
 
+def give_up(*, tweet_id: int, reason: str) -> bool:
+    """Mark an unsent tweet failed with the reason, releasing its claim."""
+    return bool(
+        Tweet.objects.filter(
+            pk=tweet_id, state__in=[Tweet.State.QUEUED, Tweet.State.RETRYING]
+        ).update(state=Tweet.State.FAILED, last_error=reason[:1000], claimed_until=None)
+    )
+
+
 def schedule_retry(*, tweet_id: int, countdown: float) -> None:
     """Note when the next attempt is due, for the Timeline."""
     Tweet.objects.filter(pk=tweet_id, state=Tweet.State.RETRYING).update(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
 
 from posts import thumbnails
@@ -19,6 +19,17 @@ STORAGE_RETRIES = 6
 RETRY_BACKOFF_FACTOR = 2
 RETRY_BACKOFF_MAX = 600
 
+TOO_LONG = "Making the thumbnails took too long. Try a smaller image."
+
+
+def record_killed(exc: BaseException, post_id: int, *args, **kwargs) -> None:
+    """Mark the post failed when its run was killed rather than ending by itself."""
+    if isinstance(exc, TimeLimitExceeded):
+        reason = TOO_LONG
+    else:
+        reason = "This image stopped the thumbnail maker each time it was tried. Try another file."
+    UserPost.objects.mark_failed(post_id, reason)
+
 
 @task(
     name="posts.generate_thumbnails",
@@ -32,6 +43,8 @@ RETRY_BACKOFF_MAX = 600
     # Read by the retry below (no autoretry_for: a bad image must never be retried).
     retry_backoff=RETRY_BACKOFF_FACTOR,
     retry_backoff_max=RETRY_BACKOFF_MAX,
+    # The hard limit or a crashing decoder: the task's own except clauses never run.
+    on_killed=record_killed,
 )
 def generate_thumbnails(self, post_id: int, **kwargs) -> None:
     """Make every thumbnail size of one post from a single decode."""
@@ -39,9 +52,7 @@ def generate_thumbnails(self, post_id: int, **kwargs) -> None:
         thumbnails.generate_for(post_id=post_id)
     except SoftTimeLimitExceeded:
         logger.warning("post %s: thumbnails took longer than the soft limit", post_id)
-        UserPost.objects.mark_failed(
-            post_id, "Making the thumbnails took too long. Try a smaller image."
-        )
+        UserPost.objects.mark_failed(post_id, TOO_LONG)
     except thumbnails.StorageError as exc:
         if self.request.retries >= self.max_retries:
             UserPost.objects.mark_failed(

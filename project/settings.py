@@ -271,6 +271,13 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_RESULT_ACCEPT_CONTENT = ["json"]
 # Ack after the task ends, so a crashed worker's task is redelivered (tasks are idempotent).
 CELERY_TASK_ACKS_LATE = True
+# A task whose prefork child dies (OOM killer, a crash in a C library, SIGKILL) is sent
+# again like a retry: it counts against the task's max_retries, so a message that kills
+# every child it reaches fails after max_retries + 1 deliveries instead of looping forever.
+CELERY_TASK_RETRY_ON_WORKER_LOST = True
+# If that retry cannot be published, the message goes back to the queue rather than
+# being acked and lost.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # Reserve one message per process at a time: long tasks don't hide short ones behind them.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Keep retrying the broker at start-up instead of exiting while RabbitMQ boots.

@@ -8,9 +8,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from celery import shared_task
+from celery import shared_task, signals
 from celery.contrib.django.task import DjangoTask
-from celery.exceptions import Retry
+from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 from celery.utils import uuid
 
 from tasking import dedup, locks, ratelimit
@@ -18,8 +18,20 @@ from tasking import dedup, locks, ratelimit
 logger = logging.getLogger(__name__)
 
 
+# Failures the task's own code never sees: the worker's main process records them after
+# killing the child (hard time limit) or finding it dead (every retry used up).
+KILLED = (TimeLimitExceeded, WorkerLostError)
+
+
 class ProjectTask(DjangoTask):
     """Base class of every project task: Django-aware (``delay_on_commit``), logged."""
+
+    # Seconds before a task whose worker process died runs again (task_retry_on_worker_lost):
+    # long enough for the OOM killer's neighbour to finish, short enough to go unnoticed.
+    default_retry_delay = 5
+
+    # Set by ``task(on_killed=...)``: records a killed run in the domain (a post failed).
+    on_killed: Callable[..., None] | None = None
 
     def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:
         if exc is None:  # rescheduled by a lock or rate limit, not by an error
@@ -28,6 +40,8 @@ class ProjectTask(DjangoTask):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
         logger.error("failed with %s: %s", type(exc).__name__, exc)
+        if isinstance(exc, KILLED) and self.on_killed is not None:
+            self.on_killed(exc, *(args or ()), **(kwargs or {}))
 
     # Set by ``task(deduplicate=...)``; see tasking/dedup.py.
     deduplicate: dedup.Deduplicate | None = None
@@ -51,6 +65,19 @@ class ProjectTask(DjangoTask):
         return Retry(message=reason, when=countdown, sig=signature)
 
 
+@signals.task_failure.connect
+def _record_lost_worker(
+    sender=None, task_id=None, exception=None, args=None, kwargs=None, einfo=None, **_
+):
+    """Run ``on_failure`` for a task whose child died once retries ran out.
+
+    Celery calls ``on_failure`` itself after a hard time limit, but for a lost worker it
+    only marks the result failed and sends this signal, in the worker's main process.
+    """
+    if isinstance(exception, WorkerLostError) and isinstance(sender, ProjectTask):
+        sender.on_failure(exception, task_id, args, kwargs, einfo)
+
+
 def key_values(task: Any, names: tuple[str, ...], args: Any, kwargs: Any) -> tuple[object, ...]:
     """Return the values of the named arguments of one call of ``task``."""
     signature = inspect.signature(task.run)
@@ -69,6 +96,7 @@ def task(
     deduplicate: dedup.Deduplicate | None = None,
     cluster_rate_limit: str | None = None,
     run_once: bool = False,
+    on_killed: Callable[..., None] | None = None,
     **options: Any,
 ) -> Callable[[Callable[..., Any]], ProjectTask]:
     """Declare a project task with an explicit name and options on the decorator.
@@ -81,6 +109,10 @@ def task(
     ``cluster_rate_limit`` ("50/15m", tasking/ratelimit.py) add what Celery lacks.
     ``run_once`` runs messages that share a task id (an outbox row published twice, a
     redelivery after success) once: the id is marked done after a successful run.
+
+    ``on_killed(exc, *args, **kwargs)`` is called, in the worker's main process, when a run
+    ends without its code seeing why: killed at the hard time limit (``TimeLimitExceeded``)
+    or its process died on every delivery (``WorkerLostError``, after ``max_retries``).
     """
     rate = ratelimit.parse_rate(cluster_rate_limit) if cluster_rate_limit else None
     if "." not in name:
@@ -93,6 +125,9 @@ def task(
                 f"task {name!r} ({fn.__module__}.{fn.__qualname__}) must accept **kwargs, "
                 "so messages from another release with extra arguments still run"
             )
+        if on_killed is not None:
+            # A staticmethod, or the task class would bind it and pass itself first.
+            options["on_killed"] = staticmethod(on_killed)
         if not (single_instance or deduplicate or rate or run_once):
             return shared_task(name=name, base=ProjectTask, **options)(fn)
         if run_once:

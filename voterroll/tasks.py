@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import chain, chord, group
+from celery.exceptions import TimeLimitExceeded
 from django.db import transaction
 
 from tasking.base import task
@@ -15,7 +16,15 @@ logger = logging.getLogger(__name__)
 Strategy = RollRun.Strategy
 
 
-@task(name="voterroll.render_station", soft_time_limit=60, time_limit=90)
+def record_killed(exc: BaseException, run_id: int, *args, **kwargs) -> None:
+    """Fail the run when one of its tasks was killed rather than ending by itself."""
+    if isinstance(exc, TimeLimitExceeded):
+        rolls.fail(run_id, f"A generation step went past its hard time limit ({exc}).")
+    else:
+        rolls.fail(run_id, "A generation step stopped its worker process on every try.")
+
+
+@task(name="voterroll.render_station", soft_time_limit=60, time_limit=90, on_killed=record_killed)
 def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
     """Draw one station's book and door sign; return {file, pages}, never PDF bytes."""
     try:
@@ -25,7 +34,7 @@ def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
         raise
 
 
-@task(name="voterroll.render_center", soft_time_limit=600, time_limit=660)
+@task(name="voterroll.render_center", soft_time_limit=600, time_limit=660, on_killed=record_killed)
 def render_center(run_id: int, center_id: int, **kwargs) -> dict:
     """Draw every station of one center in turn; return {center, pages}."""
     try:
@@ -35,7 +44,7 @@ def render_center(run_id: int, center_id: int, **kwargs) -> dict:
         raise
 
 
-@task(name="voterroll.finalize_run", soft_time_limit=600, time_limit=660)
+@task(name="voterroll.finalize_run", soft_time_limit=600, time_limit=660, on_killed=record_killed)
 def finalize_run(run_id: int, **kwargs) -> dict | None:
     """Write the center lists, metadata.json and zip of a rendered run."""
     try:
@@ -80,7 +89,7 @@ def _launch(run: RollRun) -> None:
         raise ValueError(f"no fan-out for strategy {run.strategy!r}")
 
 
-@task(name="voterroll.start_run", soft_time_limit=1800, time_limit=1860)
+@task(name="voterroll.start_run", soft_time_limit=1800, time_limit=1860, on_killed=record_killed)
 def start_run(run_id: int, **kwargs) -> None:
     """Assign a run's stations, then render them the way its strategy says."""
     try:

@@ -11,6 +11,7 @@ import os
 import signal
 import time
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from tasking.base import task
@@ -35,7 +36,8 @@ def count(run: str, seq: int, pause: float = 0.0, **kwargs) -> None:
     client.hincrby(effects_key(run), str(seq), 1)
 
 
-def _die_once(run: str, seq: int) -> None:
+@task(name="faults.die_once")
+def die_once(run: str, seq: int, **kwargs) -> None:
     """SIGKILL this prefork child on the message's first delivery; count on the next."""
     client = redis_client(settings.REDIS_URL)
     if client.set(f"faults:{run}:died:{seq}", os.getpid(), nx=True, ex=600):
@@ -43,20 +45,33 @@ def _die_once(run: str, seq: int) -> None:
     client.hincrby(effects_key(run), str(seq), 1)
 
 
-@task(name="faults.die_once", reject_on_worker_lost=True)
-def die_once(run: str, seq: int, **kwargs) -> None:
-    """Die on the first delivery; with reject_on_worker_lost the message is redelivered."""
-    _die_once(run, seq)
+def count_kill(exc: BaseException, run: str, seq: int, **kwargs) -> None:
+    """Record, from the worker's main process, that message ``seq`` was given up on."""
+    redis_client(settings.REDIS_URL).hset(f"faults:{run}:killed", str(seq), type(exc).__name__)
 
 
-@task(name="faults.die_once_with_defaults")
-def die_once_with_defaults(run: str, seq: int, **kwargs) -> None:
-    """Die on the first delivery, with the project's default task settings."""
-    _die_once(run, seq)
+# max_retries=2: three deliveries, each killing its child, then the message fails.
+@task(name="faults.die_always", max_retries=2, on_killed=count_kill)
+def die_always(run: str, seq: int, **kwargs) -> None:
+    """A poison message: SIGKILL the prefork child on every delivery."""
+    redis_client(settings.REDIS_URL).hincrby(f"faults:{run}:deliveries", str(seq), 1)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @task(name="faults.overrun", soft_time_limit=1, time_limit=30)
 def overrun(run: str, **kwargs) -> None:
     """Sleep well past the one-second soft time limit."""
     time.sleep(20)
+    redis_client(settings.REDIS_URL).hincrby(effects_key(run), "overran", 1)
+
+
+# 0.5 s soft, 2 s hard; the task swallows the soft limit, as code with a broad
+# ``except Exception`` would, so only the hard limit's kill stops it.
+@task(name="faults.swallow_soft_limit", soft_time_limit=0.5, time_limit=2, on_killed=count_kill)
+def swallow_soft_limit(run: str, seq: int, **kwargs) -> None:
+    """Ignore the soft time limit and keep sleeping until the hard limit kills the child."""
+    try:
+        time.sleep(20)
+    except SoftTimeLimitExceeded:
+        time.sleep(20)
     redis_client(settings.REDIS_URL).hincrby(effects_key(run), "overran", 1)

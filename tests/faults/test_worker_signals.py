@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.faults.conftest import effects, wait_for
-from tests.faults.tasks import count, die_once, die_once_with_defaults
+from tests.faults.tasks import count, die_always, die_once
 from tests.processes import worker_process
 from tests.tasking.tasks import redis
 
@@ -54,34 +54,24 @@ def test_a_sigterm_lets_in_flight_tasks_finish_and_leaves_the_rest_queued(
     assert row["duplicated"] == 0
 
 
-def kill_children(faults_env, publish, run, task) -> tuple[dict[int, int], float]:
-    """Run three messages whose first delivery SIGKILLs its child; return the effects."""
+@pytest.mark.faults
+def test_a_killed_childs_task_is_sent_again_and_runs_once(faults_env, publish, run, fault_row):
     messages = 3
     started = time.monotonic()
     with worker_process(faults_env, args=TASKS):
-        results = [publish(task, run, seq) for seq in range(messages)]
-        for result in results:
-            result.get(timeout=120, propagate=False)
-        # A redelivered message's first result is its failure; wait for its rerun.
+        results = [publish(die_once, run, seq) for seq in range(messages)]
         wait_for(
-            lambda: len(effects(run)) >= messages or all(r.state == "FAILURE" for r in results),
+            lambda: all(r.state == "SUCCESS" for r in results),
             timeout=120,
-            message="every message to succeed or fail",
+            message="every message to run again after its child died",
         )
-        return effects(run), time.monotonic() - started
-
-
-@pytest.mark.faults
-def test_a_killed_childs_task_with_reject_on_worker_lost_is_redelivered(
-    faults_env, publish, run, fault_row
-):
-    seen, recovery = kill_children(faults_env, publish, run, die_once)
+    recovery = time.monotonic() - started
 
     row = fault_row(
-        scenario="SIGKILL child (reject_on_worker_lost)",
+        scenario="SIGKILL child",
         done="each message's first run SIGKILLs its prefork child",
-        expected=3,
-        seen=seen,
+        expected=messages,
+        seen=effects(run),
         recovery_s=recovery,
     )
     assert row["lost"] == 0
@@ -89,21 +79,33 @@ def test_a_killed_childs_task_with_reject_on_worker_lost_is_redelivered(
 
 
 @pytest.mark.faults
-@pytest.mark.xfail(
-    strict=True,
-    reason="acks_late alone acks a message whose child died (WorkerLostError): "
-    "without task_reject_on_worker_lost it is recorded as failed, not redelivered",
-)
-def test_a_killed_childs_task_with_the_project_defaults_is_redelivered(
+def test_a_message_that_kills_every_child_fails_after_max_retries(
     faults_env, publish, run, fault_row
 ):
-    seen, recovery = kill_children(faults_env, publish, run, die_once_with_defaults)
+    started = time.monotonic()
+    with worker_process(faults_env, args=TASKS):
+        result = publish(die_always, run, 0)
+        wait_for(
+            lambda: result.state == "FAILURE", timeout=120, message="the poison message to fail"
+        )
+        wait_for(
+            lambda: redis().hget(f"faults:{run}:killed", "0") is not None,
+            timeout=10,
+            message="on_killed in the worker's main process",
+        )
+        # The worker is still consuming: a healthy message after the poison one runs.
+        publish(die_once, run, 1)
+        wait_for(lambda: 1 in effects(run), timeout=60, message="the next message")
+    recovery = time.monotonic() - started
 
-    row = fault_row(
-        scenario="SIGKILL child (project defaults)",
-        done="each message's first run SIGKILLs its prefork child",
-        expected=3,
-        seen=seen,
+    deliveries = int(redis().hget(f"faults:{run}:deliveries", "0"))
+    fault_row(
+        scenario="poison message (kills every child)",
+        done=f"failed after {deliveries} deliveries (max_retries=2); the worker went on",
+        expected=1,
+        seen={1: effects(run)[1]},
         recovery_s=recovery,
     )
-    assert row["lost"] == 0
+    assert deliveries == 3
+    assert redis().hget(f"faults:{run}:killed", "0") == b"WorkerLostError"
+    assert "SIGKILL" in str(result.result)

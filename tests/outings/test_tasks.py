@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from celery import group
+from celery.exceptions import TimeLimitExceeded
 from django.urls import reverse
 from django.utils import timezone
 
@@ -202,3 +203,16 @@ def test_a_full_cluster_rate_window_holds_tweets_back_without_using_retries(
     assert x_api.requests == 0
     assert tweet.state == "queued"
     assert tweet.attempts == 0
+
+
+def test_a_killed_send_marks_the_tweet_failed_with_a_reason(make_outing):
+    # What the worker's main process calls after the hard limit or the last lost child.
+    outing = make_outing(title="Night walk")
+    tweet, _ = record(key=f"killed:{outing.pk}", kind="announcement", text="hi", outing=outing)
+
+    post_tweet.on_failure(TimeLimitExceeded(60), "task-id", (tweet.pk,), {}, None)
+
+    tweet.refresh_from_db()
+    assert tweet.state == "failed"
+    assert tweet.claimed_until is None
+    assert tweet.last_error.startswith("Stopped before X answered (TimeLimitExceeded)")

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from celery.exceptions import TimeLimitExceeded, WorkerLostError
 from celery.signals import task_postrun, task_retry
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -253,6 +254,29 @@ def test_soft_time_limit_marks_the_post_failed_and_the_worker_goes_on(
     assert not slow.thumbnails.exists()
     assert after.state == "ready"  # the same worker (one child) is still consuming
     assert after.thumbnails.count() == 6
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (TimeLimitExceeded(30), "Making the thumbnails took too long. Try a smaller image."),
+        (
+            WorkerLostError("Worker exited prematurely: signal 9 (SIGKILL)."),
+            "This image stopped the thumbnail maker each time it was tried. Try another file.",
+        ),
+    ],
+)
+def test_a_killed_run_marks_the_post_failed(author, exc, reason):
+    # What the worker's main process calls after the hard limit or the last lost child
+    # (tests/faults/ runs that path on a real prefork worker).
+    post = stored_post(author, phone_jpeg((640, 480)), "p.jpg")
+    UserPost.objects.filter(id=post.id).update(state=UserPost.State.PROCESSING)
+
+    generate_thumbnails.on_failure(exc, "task-id", (post.id,), {}, None)
+
+    post.refresh_from_db()
+    assert post.state == "failed"
+    assert post.failure_reason == reason
 
 
 def test_admin_regenerate_action_remakes_the_thumbnails(admin_client, author, wait_for_post):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from celery import group
+from celery.exceptions import WorkerLostError
 from django.db import transaction
 from django.utils import timezone
 from pypdf import PdfReader
@@ -187,3 +188,17 @@ def test_running_generations_show_on_the_tasks_dashboard(admin_client):
 
     assert f"Roll run {running.pk}" in page
     assert page.count("Roll run ") == 1
+
+
+def test_a_killed_station_task_fails_the_run_with_the_reason(seeded):
+    # What the worker's main process calls after the last lost child of a station task.
+    run = rolls.assign(rolls.create_run(strategy="per_station").id)
+    station = run.stations.first()
+
+    tasks.render_station.on_failure(
+        WorkerLostError("signal 9"), "task-id", (run.id, station.id), {}, None
+    )
+
+    run.refresh_from_db()
+    assert run.state == "failed"
+    assert run.error == "A generation step stopped its worker process on every try."
