@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterable
@@ -31,6 +32,29 @@ def write_atomically(path: str | Path, chunks: Iterable[bytes], *, mode: int = 0
         raise
 
 
+def move_atomically(source: str | Path, path: str | Path, *, mode: int = 0o644) -> bool:
+    """Rename the complete file ``source`` to ``path``; False if they are on two filesystems.
+
+    The file is flushed to disk and given ``mode`` under its temporary name, so ``path``
+    only ever names the whole file, already durable, with the permissions of any other.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if os.stat(source).st_dev != os.stat(path.parent).st_dev:
+        return False
+    with open(source, "rb") as written:
+        os.fsync(written.fileno())
+    os.chmod(source, mode)
+    try:
+        os.rename(source, path)
+    except OSError as exc:
+        # Two mounts of one filesystem (a bind mount) share st_dev but refuse a rename.
+        if exc.errno == errno.EXDEV:
+            return False
+        raise
+    return True
+
+
 class UploadsStorage(FileSystemStorage):
     """Uploaded originals, under ``POST_UPLOADS_ROOT``: stored, never served."""
 
@@ -50,9 +74,16 @@ class UploadsStorage(FileSystemStorage):
             self.__dict__.pop("location", None)
 
     def _save(self, name: str, content) -> str:
-        write_atomically(
-            self.path(name), content.chunks(), mode=self.file_permissions_mode or 0o644
-        )
+        path, mode = self.path(name), self.file_permissions_mode or 0o644
+        # Uploads over FILE_UPLOAD_MAX_MEMORY_SIZE are already on disk in full
+        # (FILE_UPLOAD_TEMP_DIR): rename that file rather than write every byte again.
+        # Django's file_move_safe would copy straight to the final name on another
+        # filesystem, so a reader could see half a file; write_atomically never does.
+        if hasattr(content, "temporary_file_path"):
+            content.flush()  # the upload handler's last chunk may still be buffered
+            if move_atomically(content.temporary_file_path(), path, mode=mode):
+                return name
+        write_atomically(path, content.chunks(), mode=mode)
         return name
 
 
