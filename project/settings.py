@@ -380,6 +380,10 @@ FILE_UPLOAD_TEMP_DIR = Path(
     os.environ.get("FILE_UPLOAD_TEMP_DIR") or POST_UPLOADS_ROOT / "incoming"
 )
 FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+# Post images are the site's only uploads, and every accepted one is kept: stream each
+# straight to a file in FILE_UPLOAD_TEMP_DIR and rename it into place, rather than buffer
+# it in memory and write it out again (Django's default below 2.5 MB).
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 
 # --- tasking: locks, rate limits, generators, outbox ---
 
