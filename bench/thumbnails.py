@@ -10,7 +10,11 @@ Measures, in one run and on the same 12-megapixel JPEGs:
 2. ours on ``--workers`` processes (the raw Pillow rate on those cores);
 3. end to end: uploads through the view (Django's test client) -> RabbitMQ -> a
    ``bin/worker`` subprocess with ``--workers`` prefork processes -> every size stored,
-   until every post is ready.
+   until every post is ready, with the CPU time each process spent per upload.
+
+2 and 3 alternate for ``--rounds`` rounds, and the share of raw is taken per round: on a
+shared machine other load comes and goes, and a ratio of two rates measured seconds
+apart is only fair when both saw the same neighbours.
 
 Prints a table and writes JSON to ``bench/results/``. Needs PostgreSQL and RabbitMQ
 (``rabbitmqctl`` makes the run its own vhost); not a test, never run by ``make test``.
@@ -136,9 +140,21 @@ def set_up_django(folder: Path) -> str:
     return vhost
 
 
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU seconds process ``pid`` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_cpu(pid: int) -> tuple[float, float]:
+    """Return CPU seconds of a prefork worker's main process and of its live children."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return cpu_seconds(pid), sum(cpu_seconds(int(child)) for child in children)
+
+
 @contextmanager
-def images_worker(concurrency: int) -> Iterator[None]:
-    """Run ``bin/worker`` on the images queue until the block ends; wait until it is ready."""
+def images_worker(concurrency: int) -> Iterator[int]:
+    """Run ``bin/worker`` on the images queue until the block ends; yield its pid once ready."""
     name = f"bench-{uuid.uuid4().hex[:6]}"
     env = {
         **os.environ,
@@ -160,38 +176,34 @@ def images_worker(concurrency: int) -> Iterator[None]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the worker did not start:\n{Path(log.name).read_text()}")
                 time.sleep(0.2)
-            yield
+            yield proc.pid  # bin/worker execs celery: this is the worker's main process
         finally:
             proc.terminate()
             proc.wait(30)
 
 
-def end_to_end(photos: list[bytes], count: int, workers: int) -> dict:
+def end_to_end(client, user, photos: list[bytes], count: int, worker_pid: int) -> dict:
     """Upload ``count`` photos through the view and wait until every post is ready."""
-    from django.contrib.auth import get_user_model
     from django.core.files.uploadedfile import SimpleUploadedFile
-    from django.core.management import call_command
-    from django.test import Client
 
     from posts.models import UserPost
 
-    call_command("migrate", verbosity=0)
-    user, _ = get_user_model().objects.get_or_create(username="bench")
-    client = Client()
-    client.force_login(user)
-    with images_worker(workers):
-        first_id = UserPost.objects.order_by("-id").values_list("id", flat=True).first() or 0
-        started = time.perf_counter()
-        for i in range(count):
-            upload = SimpleUploadedFile(f"{i}.jpg", photos[i % len(photos)])
-            response = client.post("/posts/new/", {"image": upload, "caption": f"bench {i}"})
-            assert response.status_code == 302, response.content[:500]
-        uploaded = time.perf_counter() - started
-        mine = UserPost.objects.filter(id__gt=first_id, author=user)
-        while mine.filter(state__in=["waiting", "processing"]).exists():
-            time.sleep(0.02)
-        elapsed = time.perf_counter() - started
-        states = {state: mine.filter(state=state).count() for state in ("ready", "failed")}
+    first_id = UserPost.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    main_before, children_before = worker_cpu(worker_pid)
+    web_before = time.process_time()
+    started = time.perf_counter()
+    for i in range(count):
+        upload = SimpleUploadedFile(f"{i}.jpg", photos[i % len(photos)])
+        response = client.post("/posts/new/", {"image": upload, "caption": f"bench {i}"})
+        assert response.status_code == 302, response.content[:500]
+    uploaded = time.perf_counter() - started
+    web_cpu = time.process_time() - web_before
+    mine = UserPost.objects.filter(id__gt=first_id, author=user)
+    while mine.filter(state__in=["waiting", "processing"]).exists():
+        time.sleep(0.02)
+    elapsed = time.perf_counter() - started
+    main_after, children_after = worker_cpu(worker_pid)
+    states = {state: mine.filter(state=state).count() for state in ("ready", "failed")}
     mine.delete()
     return {
         "uploads": count,
@@ -199,7 +211,20 @@ def end_to_end(photos: list[bytes], count: int, workers: int) -> dict:
         "uploads_per_second": count / elapsed,
         "upload_requests_per_second": count / uploaded,
         "states": states,
+        # CPU milliseconds per upload; PostgreSQL and RabbitMQ are shared with other
+        # users of the machine, so their share is left out rather than guessed.
+        "cpu_ms_per_upload": {
+            "web view + test client": web_cpu / count * 1000,
+            "worker main process": (main_after - main_before) / count * 1000,
+            "worker children (the task)": (children_after - children_before) / count * 1000,
+        },
     }
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def main() -> None:
@@ -207,6 +232,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=40, help="12 MP photos per measurement")
     parser.add_argument("--naive-n", type=int, default=8, help="photos for the slow naive path")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--rounds", type=int, default=3, help="raw / end-to-end pairs")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-thumbnails-") as folder:
@@ -214,12 +240,32 @@ def main() -> None:
         try:
             photos = [make_photo(seed) for seed in range(DISTINCT_PHOTOS)]
             naive_rate = rate(naive, photos, args.naive_n)
+            cpu_started = time.process_time()
             ours_rate = rate(ours, photos, args.n)
+            ours_cpu_ms = (time.process_time() - cpu_started) / args.n * 1000
             decode_rate = rate(decode_only, photos, max(4, args.n // 4))
-            pool_rate = parallel_rate(photos, args.n, args.workers)
-            e2e = end_to_end(photos, args.n, args.workers)
+            from django.contrib.auth import get_user_model
+            from django.core.management import call_command
+            from django.test import Client
+
+            call_command("migrate", verbosity=0)
+            user, _ = get_user_model().objects.get_or_create(username="bench")
+            client = Client()
+            client.force_login(user)
+            pool_rates, runs = [], []
+            with images_worker(args.workers) as worker_pid:
+                for _ in range(args.rounds):
+                    pool_rates.append(parallel_rate(photos, args.n, args.workers))
+                    runs.append(end_to_end(client, user, photos, args.n, worker_pid))
         finally:
             subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True)
+
+    shares = [run["uploads_per_second"] / raw for run, raw in zip(runs, pool_rates, strict=True)]
+    e2e_rates = [run["uploads_per_second"] for run in runs]
+    pool_rate, e2e_rate, share = median(pool_rates), median(e2e_rates), median(shares)
+
+    def spread(values: list[float], fmt: str = ".1f") -> str:
+        return f"{min(values):{fmt}}-{max(values):{fmt}} over {len(values)} rounds"
 
     rows = [
         ("naive: open + resize per size, 1 process", naive_rate, ""),
@@ -229,20 +275,34 @@ def main() -> None:
             ours_rate,
             f"{ours_rate / naive_rate:.1f}x naive (target 8x)",
         ),
-        (f"ours, {args.workers} processes (raw Pillow rate)", pool_rate, ""),
+        (f"ours, {args.workers} processes (raw Pillow rate)", pool_rate, spread(pool_rates)),
         (
             f"end to end: view -> RabbitMQ -> {args.workers} worker processes",
-            e2e["uploads_per_second"],
-            f"{e2e['uploads_per_second'] / pool_rate:.0%} of raw (target 60%, 20/s)",
+            e2e_rate,
+            spread(e2e_rates),
         ),
     ]
     print(f"\n{args.n} uploads of {PHOTO_SIZE[0]}x{PHOTO_SIZE[1]} JPEGs, {len(BOXES)} sizes each, "
-          f"{os.cpu_count()} cores (shared)\n")  # fmt: skip
+          f"{os.cpu_count()} cores (shared), medians of {args.rounds} rounds\n")  # fmt: skip
     print(f"{'path':<58} {'images/s':>9}  note")
     for name, value, note in rows:
         print(f"{name:<58} {value:>9.1f}  {note}")
     print(
-        f"end to end: {e2e['states']}, web alone posted {e2e['upload_requests_per_second']:.1f}/s"
+        f"end to end / raw, per round: {share:.0%} median, {spread(shares, '.0%')} "
+        "(target 60%, 20/s)"
+    )
+    print(f"end to end: {[run['states'] for run in runs]}, web alone posted "
+          f"{median([run['upload_requests_per_second'] for run in runs]):.1f}/s")  # fmt: skip
+    cpu = {
+        part: median([run["cpu_ms_per_upload"][part] for run in runs])
+        for part in runs[0]["cpu_ms_per_upload"]
+    }
+    print("CPU ms per upload (medians; PostgreSQL and RabbitMQ not counted):")
+    for part, value in cpu.items():
+        print(f"  {part:<30} {value:6.1f}")
+    print(
+        f"  {'of which Pillow (ours alone)':<30} {ours_cpu_ms:6.1f}  -> at most "
+        f"{ours_cpu_ms / sum(cpu.values()):.0%} of raw on idle cores"
     )
 
     results.write(
@@ -256,16 +316,21 @@ def main() -> None:
             "n": args.n,
             "naive_n": args.naive_n,
             "workers": args.workers,
+            "rounds": args.rounds,
             "images_per_second": {
                 "naive": naive_rate,
                 "decode_only": decode_rate,
                 "ours": ours_rate,
                 "ours_parallel": pool_rate,
-                "end_to_end": e2e["uploads_per_second"],
+                "end_to_end": e2e_rate,
             },
             "speedup_vs_naive": ours_rate / naive_rate,
-            "end_to_end_share_of_raw": e2e["uploads_per_second"] / pool_rate,
-            "end_to_end": e2e,
+            "ours_cpu_ms_per_image": ours_cpu_ms,
+            "end_to_end_share_of_raw": share,
+            "rounds_detail": [
+                {"ours_parallel": raw, "share_of_raw": ratio, "end_to_end": run}
+                for raw, ratio, run in zip(pool_rates, shares, runs, strict=True)
+            ],
         },
     )
 

@@ -16,15 +16,16 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from posts.models import Thumbnail, UserPost
-from posts.storage import uploads_storage, write_atomically
+from posts.storage import uploads_storage, write_files_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -169,27 +170,38 @@ def thumbnail_folder(post_id: int) -> str:
     return f"posts/thumbnails/{post_id}"
 
 
-def _read_upload(post: UserPost) -> bytes:
+def _read_upload(name: str) -> bytes:
     try:
-        with post.image.open("rb") as upload:
+        with uploads_storage().open(name, "rb") as upload:
             return upload.read()
     except OSError as exc:
-        raise StorageError(f"cannot read the upload {post.image.name}: {exc}") from exc
+        raise StorageError(f"cannot read the upload {name}: {exc}") from exc
 
 
 def _store(post_id: int, rendered: Sequence[Rendered]) -> None:
+    files = {
+        Path(default_storage.path(thumbnail_name(post_id, item.box))): item.data
+        for item in rendered
+    }
     try:
-        for item in rendered:
-            write_atomically(default_storage.path(thumbnail_name(post_id, item.box)), [item.data])
+        write_files_atomically(files)
     except OSError as exc:
         raise StorageError(f"cannot write the thumbnails of post {post_id}: {exc}") from exc
 
 
-def _record(post_id: int, rendered: Sequence[Rendered]) -> bool:
-    """Save one row per box and mark the post ready; False if the post went meanwhile."""
+def _record(post_id: int, rendered: Sequence[Rendered], *, had_thumbnails: bool = True) -> bool:
+    """Save one row per box and mark the post ready; False if the post went meanwhile.
+
+    ``had_thumbnails=False`` (none existed when the run began) skips looking for rows
+    of boxes no longer configured: a first run has none to forget. (Two runs of one
+    post at once under different ``THUMBNAIL_SIZES``, mid-deploy, could leave an extra
+    size; the next re-generation forgets it.)
+    """
     with transaction.atomic():
-        # The row lock orders this against a concurrent delete of the post.
-        if not UserPost.objects.select_for_update().filter(id=post_id).exists():
+        # Marking it ready first locks the post's row until commit, which orders this
+        # against a concurrent delete; readers see the state and the rows together.
+        marked = UserPost.objects.mark_ready(post_id)
+        if not marked and not UserPost.objects.select_for_update().filter(id=post_id).exists():
             return False
         Thumbnail.objects.bulk_create(
             [
@@ -207,8 +219,8 @@ def _record(post_id: int, rendered: Sequence[Rendered]) -> bool:
             unique_fields=["post", "box_width", "box_height"],
             update_fields=["width", "height", "file"],
         )
-        _forget_other_boxes(post_id, [item.box for item in rendered])
-        UserPost.objects.mark_ready(post_id)
+        if had_thumbnails:
+            _forget_other_boxes(post_id, [item.box for item in rendered])
     return True
 
 
@@ -234,10 +246,16 @@ def generate_for(*, post_id: int) -> UserPost.State | None:
     if not UserPost.objects.claim(post_id):
         logger.info("post %s is not waiting for thumbnails; nothing to do", post_id)
         return None
-    post = UserPost.objects.filter(id=post_id).first()
-    if post is None:
+    # One query for the upload and for whether an earlier run left rows to reconcile.
+    found = (
+        UserPost.objects.filter(id=post_id)
+        .values_list("image", Exists(Thumbnail.objects.filter(post_id=OuterRef("id"))))
+        .first()
+    )
+    if found is None:
         return None
-    data = _read_upload(post)
+    upload_name, had_thumbnails = found
+    data = _read_upload(upload_name)
     try:
         rendered = render(data, configured_boxes(), max_pixels=settings.POST_MAX_PIXELS)
     except BadImage as exc:
@@ -245,7 +263,7 @@ def generate_for(*, post_id: int) -> UserPost.State | None:
         UserPost.objects.mark_failed(post_id, str(exc))
         return UserPost.State.FAILED
     _store(post_id, rendered)
-    if not _record(post_id, rendered):
+    if not _record(post_id, rendered, had_thumbnails=had_thumbnails):
         logger.info("post %s was deleted while its thumbnails were made", post_id)
         delete_files(post_id=post_id, upload_name="")
         return None

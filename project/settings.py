@@ -380,6 +380,17 @@ POST_MAX_UPLOAD_BYTES = env_int("POST_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 POST_MAX_PIXELS = env_int("POST_MAX_PIXELS", 50_000_000)
 # Uploaded originals live outside MEDIA_ROOT: the site serves only re-encoded thumbnails.
 POST_UPLOADS_ROOT = Path(os.environ.get("POST_UPLOADS_ROOT") or DATA_DIR / "uploads")
+# Uploads are streamed to a file here (FILE_UPLOAD_HANDLERS below). Kept beside the
+# originals so storing one is a rename on the same filesystem, not a copy (under /tmp
+# it would be another filesystem in a container).
+FILE_UPLOAD_TEMP_DIR = Path(
+    os.environ.get("FILE_UPLOAD_TEMP_DIR") or POST_UPLOADS_ROOT / "incoming"
+)
+FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+# Post images are the site's only uploads, and every accepted one is kept: stream each
+# straight to a file in FILE_UPLOAD_TEMP_DIR and rename it into place, rather than buffer
+# it in memory and write it out again (Django's default below 2.5 MB).
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 
 # --- tasking: locks, rate limits, generators, outbox ---
 

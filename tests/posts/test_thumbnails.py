@@ -140,3 +140,31 @@ def test_sizes_removed_from_the_setting_are_forgotten_on_regeneration(media, set
     thumbnails.generate_for(post_id=post.id)
 
     assert [t.box for t in post.thumbnails.all()] == ["600x400"]
+
+
+@pytest.mark.django_db
+def test_thumbnails_of_a_post_deleted_while_they_were_made_are_not_recorded(media):
+    post = UserPost.objects.create(
+        author=make_user(), caption="gone", image=ContentFile(phone_jpeg(), name="a.jpg")
+    )
+    assert UserPost.objects.claim(post.id)
+    rendered = thumbnails.render(phone_jpeg(), [Box(100, 100)], max_pixels=10**8)
+    UserPost.objects.filter(id=post.id).delete()
+
+    assert thumbnails._record(post.id, rendered) is False
+    assert not Thumbnail.objects.exists()
+
+
+@pytest.mark.django_db
+def test_thumbnails_of_a_post_queued_again_meanwhile_are_recorded_and_it_stays_waiting(media):
+    post = UserPost.objects.create(
+        author=make_user(), caption="again", image=ContentFile(phone_jpeg(), name="a.jpg")
+    )
+    assert UserPost.objects.claim(post.id)
+    rendered = thumbnails.render(phone_jpeg(), [Box(100, 100)], max_pixels=10**8)
+    UserPost.objects.filter(id=post.id).mark_waiting()  # re-generate asked meanwhile
+
+    assert thumbnails._record(post.id, rendered) is True
+    post.refresh_from_db()
+    assert post.state == UserPost.State.WAITING  # the queued run will mark it ready
+    assert [t.box for t in post.thumbnails.all()] == ["100x100"]
