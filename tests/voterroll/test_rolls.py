@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from celery import group
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 from pypdf import PdfReader
@@ -187,3 +188,11 @@ def test_running_generations_show_on_the_tasks_dashboard(admin_client):
 
     assert f"Roll run {running.pk}" in page
     assert page.count("Roll run ") == 1
+
+
+def test_a_failed_step_names_a_time_limit_and_a_messageless_error_in_the_run_error():
+    # SoftTimeLimitExceeded carries no message: without a name, the run's error would end
+    # in "Finalizing failed: " with nothing after it.
+    assert tasks._reason(SoftTimeLimitExceeded()) == "it took longer than its time limit"
+    assert tasks._reason(KeyError()) == "KeyError"
+    assert tasks._reason(ValueError("bad center")) == "bad center"
