@@ -347,12 +347,16 @@ TWEET_RETRY_BACKOFF_MAX = float(os.environ.get("TWEET_RETRY_BACKOFF_MAX", "600")
 TWEET_RATE_LIMIT = os.environ.get("TWEET_RATE_LIMIT", "50/15m")
 # Participants are reminded when their outing starts within this many hours.
 OUTING_REMINDER_WINDOW = timedelta(hours=env_int("OUTING_REMINDER_WINDOW_HOURS", 24))
+# Seconds between two runs of the reminder job on beat.
+OUTING_REMINDER_EVERY = env_int("OUTING_REMINDER_EVERY_SECONDS", 5 * 60)
+# A run that waited four fifths of the interval is dropped: the next one, due soon
+# after, does the same work.
+_REMINDER_EXPIRES = max(1, OUTING_REMINDER_EVERY * 4 // 5)
 CELERY_BEAT_SCHEDULE["outings.send_due_reminders"] = {
     "task": "outings.send_due_reminders",
-    "schedule": timedelta(minutes=5),
-    # A run that waited 4 minutes is dropped: the next one, due a minute later, does
-    # the same work. django-celery-beat stores expire_seconds; Celery's own beat reads expires.
-    "options": {"expires": 4 * 60, "expire_seconds": 4 * 60},
+    "schedule": timedelta(seconds=OUTING_REMINDER_EVERY),
+    # django-celery-beat stores expire_seconds; Celery's own beat reads expires.
+    "options": {"expires": _REMINDER_EXPIRES, "expire_seconds": _REMINDER_EXPIRES},
 }
 
 # --- posts ----------------------------------------------------------------------------

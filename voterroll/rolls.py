@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import shutil
+import uuid
 import zipfile
 from datetime import timedelta
 from pathlib import Path
@@ -262,16 +263,21 @@ def finalize(run_id: int) -> RollRun | None:
     metadata_bytes = json.dumps(metadata, indent=2, ensure_ascii=False).encode()
     metadata_path = pdfs.write_atomically(folder / "metadata.json", metadata_bytes, pages=0).path
     zip_path = folder / f"roll-{run.id}.zip"
-    temporary = zip_path.with_name(f".{zip_path.name}.tmp")
+    # A name of its own: a callback and a sweeper finalizing at once never share a file.
+    temporary = zip_path.with_name(f".{zip_path.name}.{uuid.uuid4().hex}.tmp")
     # A fixed timestamp per run: the same run always zips to the same bytes.
     stamp = run.created_at.timetuple()[:6]
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:
-        for entry in [{"path": "metadata.json"}, *files]:
-            info = zipfile.ZipInfo(entry["path"], date_time=stamp)
-            # PDFs are already compressed; storing them is as small and much faster.
-            with (folder / entry["path"]).open("rb") as source, archive.open(info, "w") as out:
-                shutil.copyfileobj(source, out, 1 << 20)
-    temporary.replace(zip_path)
+    try:
+        with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:
+            for entry in [{"path": "metadata.json"}, *files]:
+                info = zipfile.ZipInfo(entry["path"], date_time=stamp)
+                # PDFs are already compressed; storing them is as small and much faster.
+                with (folder / entry["path"]).open("rb") as source, archive.open(info, "w") as out:
+                    shutil.copyfileobj(source, out, 1 << 20)
+        temporary.replace(zip_path)
+    finally:
+        # Interrupted (a soft time limit, a full disk): leave no half zip behind.
+        temporary.unlink(missing_ok=True)
     _, zip_digest = _hash_file(zip_path)
     done = RollRun.objects.filter(id=run_id, state=State.FINALIZING).update(
         state=State.DONE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import chain, chord, group
-from celery.exceptions import TimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.db import transaction
 
 from tasking.base import task
@@ -14,6 +14,13 @@ from voterroll.models import RollRun, Station
 
 logger = logging.getLogger(__name__)
 Strategy = RollRun.Strategy
+
+
+def _reason(exc: BaseException) -> str:
+    """Say why a step failed; a time limit's exception carries no message of its own."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "it took longer than its time limit"
+    return str(exc) or type(exc).__name__
 
 
 def record_killed(exc: BaseException, run_id: int, *args, **kwargs) -> None:
@@ -30,7 +37,7 @@ def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
     try:
         return rolls.render_station(station_id)
     except Exception as exc:
-        rolls.fail(run_id, f"Station {station_id} could not be drawn: {exc}")
+        rolls.fail(run_id, f"Station {station_id} could not be drawn: {_reason(exc)}")
         raise
 
 
@@ -40,7 +47,7 @@ def render_center(run_id: int, center_id: int, **kwargs) -> dict:
     try:
         return rolls.render_center(run_id, center_id)
     except Exception as exc:
-        rolls.fail(run_id, f"Center {center_id} could not be drawn: {exc}")
+        rolls.fail(run_id, f"Center {center_id} could not be drawn: {_reason(exc)}")
         raise
 
 
@@ -50,7 +57,7 @@ def finalize_run(run_id: int, **kwargs) -> dict | None:
     try:
         run = rolls.finalize(run_id)
     except Exception as exc:
-        rolls.fail(run_id, f"Finalizing failed: {exc}")
+        rolls.fail(run_id, f"Finalizing failed: {_reason(exc)}")
         raise
     return {"pages": run.pages_count, "zip": run.zip_file} if run else None
 
@@ -103,7 +110,7 @@ def start_run(run_id: int, **kwargs) -> None:
             # The stations are committed by now; on_commit still guards a caller's atomic.
             transaction.on_commit(lambda: _launch(run))
     except Exception as exc:
-        rolls.fail(run_id, f"Starting the run failed: {exc}")
+        rolls.fail(run_id, f"Starting the run failed: {_reason(exc)}")
         raise
 
 

@@ -67,7 +67,10 @@ def run() -> Iterator[str]:
 
 @pytest.fixture
 def publish(own_rabbitmq: OwnRabbitMQ) -> Iterator[Callable[..., Any]]:
-    """Publish a task to the suite's queue on its own node; returns the AsyncResult."""
+    """Publish a task to the suite's queue on its own node; returns the AsyncResult.
+
+    ``options`` go to ``apply_async`` (e.g. a per-message ``soft_time_limit``).
+    """
     with Connection(own_rabbitmq.url, transport_options={"confirm_publish": True}) as conn:
         # Declared here as the worker would, so messages sent before any worker starts
         # are queued rather than dropped by an exchange with no queue bound.
@@ -75,8 +78,16 @@ def publish(own_rabbitmq: OwnRabbitMQ) -> Iterator[Callable[..., Any]]:
         producer = conn.Producer()
         sent: list[tuple[str, str]] = []
 
-        def send(task: Any, *args: Any, task_id: str | None = None, **kwargs: Any) -> Any:
-            result = task.apply_async(args, kwargs, task_id=task_id, queue=QUEUE, producer=producer)
+        def send(
+            task: Any,
+            *args: Any,
+            task_id: str | None = None,
+            options: dict[str, Any] | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            result = task.apply_async(
+                args, kwargs, task_id=task_id, queue=QUEUE, producer=producer, **(options or {})
+            )
             sent.append((task.name, result.id))
             return result
 

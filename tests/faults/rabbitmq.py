@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -82,6 +83,19 @@ class OwnRabbitMQ:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def kill(self, timeout: float = 60) -> None:
+        """SIGKILL the node's Erlang VM: no clean shutdown, no flushing, as a crash would."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        pid_file = self.folder / "pid"
+        deadline = time.monotonic() + timeout
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"RabbitMQ node {self.node} wrote no pid file")
+            time.sleep(0.1)
+        os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+        self.process.wait(timeout)
 
     def remove(self) -> None:
         """Stop the node and delete its data."""

@@ -14,6 +14,7 @@ import time
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from posts.storage import write_atomically
 from tasking.base import task
 from tasking.locks import redis_client
 
@@ -75,3 +76,16 @@ def swallow_soft_limit(run: str, seq: int, **kwargs) -> None:
     except SoftTimeLimitExceeded:
         time.sleep(20)
     redis_client(settings.REDIS_URL).hincrby(effects_key(run), "overran", 1)
+
+
+def _slow_chunks(chunks: int, pause: float):
+    for _ in range(chunks):
+        yield b"x" * 1024
+        time.sleep(pause)
+
+
+@task(name="faults.slow_write", soft_time_limit=1, time_limit=30)
+def slow_write(run: str, path: str, **kwargs) -> None:
+    """Write a file through the project's atomic writer for 10 s: the soft limit cuts it."""
+    write_atomically(path, _slow_chunks(chunks=50, pause=0.2))
+    redis_client(settings.REDIS_URL).hincrby(effects_key(run), "written", 1)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from celery import group
-from celery.exceptions import WorkerLostError
+from celery.exceptions import SoftTimeLimitExceeded, WorkerLostError
 from django.db import transaction
 from django.utils import timezone
 from pypdf import PdfReader
@@ -202,3 +202,11 @@ def test_a_killed_station_task_fails_the_run_with_the_reason(seeded):
     run.refresh_from_db()
     assert run.state == "failed"
     assert run.error == "A generation step stopped its worker process on every try."
+
+
+def test_a_failed_step_names_a_time_limit_and_a_messageless_error_in_the_run_error():
+    # SoftTimeLimitExceeded carries no message: without a name, the run's error would end
+    # in "Finalizing failed: " with nothing after it.
+    assert tasks._reason(SoftTimeLimitExceeded()) == "it took longer than its time limit"
+    assert tasks._reason(KeyError()) == "KeyError"
+    assert tasks._reason(ValueError("bad center")) == "bad center"

@@ -1,0 +1,111 @@
+"""Two beat processes for 15 minutes of simulated time: one reminder tweet per participant.
+
+Simulated time, and why it is honest: nothing fakes the clock. Every process reads the
+real time; what is compressed is the schedule. Fifteen minutes become 30 real seconds
+(one real second stands for 30 simulated ones), and outings start across those 30
+seconds, each at ``OUTING_REMINDER_WINDOW`` plus its offset from now, so participants
+fall due one after another as the real clock moves, as they would across 15 minutes.
+Both beats run the reminder job every second (``OUTING_REMINDER_EVERY_SECONDS=1``): 60
+runs over the window where the production schedule gives 3 per beat, so the two beats
+race for the same participants far more often than they would in production. The test
+is bounded by the 30 seconds plus the time to drain the tweets.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+from django_celery_results.models import TaskResult
+
+from outings.models import Outing, Participant, Tweet
+from tests.faults.conftest import wait_for
+from tests.faults.test_duplicate_deliveries import queues_empty
+from tests.outings.conftest import TOKEN, FakeX
+from tests.processes import beat_process, worker_process
+from tests.tasking.tasks import redis
+
+# 15 simulated minutes in 30 real seconds.
+SIMULATED = timedelta(minutes=15)
+REAL_SECONDS = 30
+OUTINGS = 15
+PER_OUTING = 4
+
+
+@pytest.mark.faults
+def test_two_beats_over_fifteen_simulated_minutes_remind_each_participant_once(
+    faults_env, own_rabbitmq, httpserver, django_user_model, settings, fault_row
+):
+    x_api = FakeX(httpserver)
+    redis().delete("ratelimit:outings.post_tweet")
+    user = django_user_model.objects.create_user("beats", password="a-long-test-password")
+    env = {
+        **faults_env,
+        "WORKER_QUEUES": "notifications",
+        "OUTING_REMINDER_EVERY_SECONDS": "1",
+        # 60 reminders: no cluster rate limit to spread them over 15 real minutes.
+        "TWEET_RATE_LIMIT": "",
+        "TWEET_BACKEND": "outings.twitter.XBackend",
+        "X_API_BASE_URL": httpserver.url_for("/"),
+        "X_API_BEARER_TOKEN": TOKEN,
+    }
+    job = PeriodicTask.objects.filter(name="outings.send_due_reminders", interval__every=1)
+
+    with worker_process(env), beat_process(env):
+        # The first beat syncs the schedule into the database; the second then finds it.
+        wait_for(job.exists, timeout=30, message="the first beat's schedule")
+        with beat_process(env):
+            start = timezone.now() + settings.OUTING_REMINDER_WINDOW + timedelta(seconds=1)
+            # bulk_create: no post_save, so no announcement is published.
+            outings = Outing.objects.bulk_create(
+                Outing(
+                    title=f"Outing {n}",
+                    place="Parc Monceau",
+                    starts_at=start + n * timedelta(seconds=REAL_SECONDS / OUTINGS),
+                    created_by=user,
+                )
+                for n in range(OUTINGS)
+            )
+            participants = Participant.objects.bulk_create(
+                Participant(outing=outing, name=f"P {n}", handle=f"o{outing.pk}p{n}")
+                for outing in outings
+                for n in range(PER_OUTING)
+            )
+            began = time.monotonic()
+            time.sleep(REAL_SECONDS + 2)
+        wait_for(
+            lambda: Tweet.objects.filter(state=Tweet.State.SENT).count() == len(participants),
+            timeout=120,
+            message="every reminder to be sent",
+        )
+        wait_for(
+            lambda: queues_empty(own_rabbitmq.url, "notifications"),
+            timeout=60,
+            message="the queue to drain",
+        )
+        recovery = time.monotonic() - began - REAL_SECONDS
+
+    runs = TaskResult.objects.filter(task_name="outings.send_due_reminders").count()
+    texts = x_api.texts()
+    seen = {}
+    for n, participant in enumerate(participants):
+        sent = sum(1 for text in texts if text.startswith(f"@{participant.handle} reminder:"))
+        if sent:
+            seen[n] = sent
+    row = fault_row(
+        scenario="two beats",
+        done=f"two beats ran the reminder job {runs} times: {SIMULATED.seconds // 60} "
+        f"simulated minutes in {REAL_SECONDS} s",
+        expected=len(participants),
+        seen=seen,
+        recovery_s=max(recovery, 0),
+    )
+    # One beat alone sends the job about once a second; more means both were sending.
+    assert runs > REAL_SECONDS + 5
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    assert x_api.requests == len(participants)
+    assert Tweet.objects.filter(kind=Tweet.Kind.REMINDER).count() == len(participants)
