@@ -7,6 +7,7 @@ atomically, and per-station progress is counted only by the first render of a st
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -145,8 +146,12 @@ def render_station(station_id: int) -> dict | None:
             stations_done=F("stations_done") + 1, updated_at=now
         )
     if not RollRun.objects.filter(id=run.id, state=State.RENDERING).exists():
-        # Cancelled while drawing: cancel already emptied the folder; leave nothing behind.
+        # Cancelled while drawing: cancel already emptied the folder; leave nothing behind,
+        # not even the folders this task's writes may have made again after cancel's rmtree.
         _remove([written.path, door_written.path])
+        for empty in (folder, folder.parent):
+            with contextlib.suppress(OSError):
+                empty.rmdir()
         return None
     return {"file": _relative(written.path), "pages": pages}
 
