@@ -38,15 +38,29 @@ STRATEGIES = ["single", "per_center", "starmap", "per_station"]
 
 def _peak_rss_kib(pid: int) -> int:
     """Return the largest VmHWM among a process and its children."""
-    pids = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        pids += [int(child) for child in (task / "children").read_text().split()]
     peak = 0
-    for one in pids:
+    for one in _worker_pids(pid):
         for line in Path(f"/proc/{one}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 peak = max(peak, int(line.split()[1]))
     return peak
+
+
+def _worker_pids(pid: int) -> list[int]:
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    return pids
+
+
+def _cpu_seconds(pid: int) -> float:
+    """Return the CPU time (user + system) used so far by a process and its children."""
+    ticks = 0
+    for one in _worker_pids(pid):
+        # Fields 14-17 after the command: utime, stime, and those of reaped children.
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += sum(int(value) for value in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def main() -> None:
@@ -126,6 +140,7 @@ def main() -> None:
             time.sleep(0.2)
         for strategy in options.strategies.split(","):
             before = TaskResult.objects.count()
+            cpu_before = _cpu_seconds(worker.pid)
             started = time.perf_counter()
             run = tasks.enqueue_run(strategy=strategy)
             while run.is_active and time.perf_counter() - started < options.timeout:
@@ -136,6 +151,7 @@ def main() -> None:
                 sys.exit(f"{strategy}: run {run.id} ended {run.state}: {run.error}")
             # Results are stored as each task ends; let the last writes land.
             time.sleep(0.5)
+            worker_cpu = _cpu_seconds(worker.pid) - cpu_before
             phases = run.phase_seconds()
             rows.append(
                 {
@@ -147,6 +163,7 @@ def main() -> None:
                     "voters": run.voters_count,
                     "voters_per_second": round(run.voters_count / wall),
                     "assign_seconds": round(phases["assigning"] or 0, 3),
+                    "worker_cpu_seconds": round(worker_cpu, 2),
                 }
             )
         worker_peak_kib = _peak_rss_kib(worker.pid)
@@ -159,10 +176,11 @@ def main() -> None:
     last = RollRun.objects.filter(state=RollRun.State.DONE).order_by("-id").first()
     books = list(Station.objects.filter(run=last).select_related("center", "run"))
     pdfs.render_station_book(books[0])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for station in books:
         pdfs.render_station_book(station)
     one_process = time.perf_counter() - started
+    one_process_cpu = time.process_time() - cpu_started
     ideal = one_process / options.workers
     biggest = max(books, key=lambda s: s.voter_count)
     started = time.perf_counter()
@@ -171,7 +189,7 @@ def main() -> None:
 
     single = next((r["wall_seconds"] for r in rows if r["strategy"] == "single"), None)
     header = f"{'strategy':<12} {'wall s':>8} {'x ideal':>8} {'x faster than single':>21} "
-    header += f"{'tasks':>7} {'pages':>7} {'voters/s':>9}"
+    header += f"{'tasks':>7} {'pages':>7} {'voters/s':>9} {'assign s':>9} {'worker CPU s':>13}"
     print(
         f"\n{options.voters} voters, {centers} centers, {books and len(books)} stations, "
         f"{options.workers} worker processes (seeding {seed_seconds:.1f} s)"
@@ -184,14 +202,16 @@ def main() -> None:
         print(
             f"{row['strategy']:<12} {row['wall_seconds']:>8.2f} {row['times_ideal']:>8.2f} "
             f"{row['speedup_vs_single'] or 0:>21.2f} {row['tasks_sent']:>7} {row['pages']:>7} "
-            f"{row['voters_per_second']:>9}"
+            f"{row['voters_per_second']:>9} {row['assign_seconds']:>9.2f} "
+            f"{row['worker_cpu_seconds']:>13.2f}"
         )
     print(
         f"{'ideal':<12} {ideal:>8.2f} {'1.00':>8} {'':>21} {'':>7} {'':>7} "
         f"{round(options.voters / ideal):>9}"
     )
     print(
-        f"one process rendering every book: {one_process:.2f} s; biggest station "
+        f"one process rendering every book: {one_process:.2f} s ({one_process_cpu:.2f} s CPU); "
+        f"biggest station "
         f"({biggest.voter_count} voters) {biggest_seconds * 1000:.0f} ms; "
         f"worker peak RSS {worker_peak_kib / 1024:.0f} MiB"
     )
@@ -205,6 +225,7 @@ def main() -> None:
             "seed_seconds": round(seed_seconds, 3),
             "ideal_seconds": round(ideal, 3),
             "one_process_render_seconds": round(one_process, 3),
+            "one_process_render_cpu_seconds": round(one_process_cpu, 3),
             "biggest_station_voters": biggest.voter_count,
             "biggest_station_seconds": round(biggest_seconds, 4),
             "worker_peak_rss_kib": worker_peak_kib,
