@@ -275,6 +275,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Keep retrying the broker at start-up instead of exiting while RabbitMQ boots.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup closes every database connection around each task unless this
+# is set, and then only every 2 x N tasks: tasking/connections.py closes them by
+# Django's CONN_MAX_AGE and health checks instead.
+CELERY_DB_REUSE_MAX = 1_000_000
 # Results live in the database (django-celery-results), browsable in the admin.
 CELERY_RESULT_BACKEND = "django-db"
 # Store task name, args, worker and queue with each result for the admin and dashboard.
