@@ -20,6 +20,7 @@ import atexit
 import contextlib
 import io
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -130,6 +131,10 @@ def main() -> None:
             "WORKER_NAME": name,
             "WORKER_CONCURRENCY": str(options.workers),
             "WORKER_QUEUES": "pdf,default",
+            # As in production: with DEBUG on, Django also keeps the last 9,000 queries
+            # of each connection in memory, which would show up as worker growth.
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(50),
             # Children are never recycled here, so the peak RSS shows any growth per task
             # instead of hiding it behind max-tasks-per-child (1,000 in production).
             "CELERY_WORKER_MAX_TASKS_PER_CHILD": "1000000",
