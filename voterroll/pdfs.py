@@ -34,8 +34,6 @@ MARGIN = 15 * mm
 ROW_HEIGHT = 9 * mm
 # Row number, voter number, full name, birth year, signature: 180 mm of A4's 210 mm.
 COLUMN_WIDTHS = [12 * mm, 28 * mm, 90 * mm, 18 * mm, 32 * mm]
-# 22 rows: a station row with two names is taller than a voter row.
-CENTER_LIST_ROWS = 22
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
 
@@ -243,7 +241,8 @@ def render_center_list(center: Center, stations: list[Station]) -> tuple[bytes, 
     arabic = needs_arabic(center.name, *(s.first_name for s in stations[:1]))
     ensure_fonts(arabic=arabic)
     font = _font(arabic)
-    per_page = CENTER_LIST_ROWS
+    # 22 rows: a station row with two names is taller than a voter row.
+    per_page = 22
     style = TableStyle(
         [
             ("FONT", (0, 0), (-1, 0), LATIN_BOLD, 10),
@@ -282,9 +281,4 @@ def render_center_list(center: Center, stations: list[Station]) -> tuple[bytes, 
     SimpleDocTemplate(
         buffer, pagesize=A4, topMargin=25 * mm, invariant=1, title=f"{center.code} stations"
     ).build(story, onFirstPage=band, onLaterPages=band)
-    return buffer.getvalue(), center_list_pages(len(stations))
-
-
-def center_list_pages(stations: int) -> int:
-    """Return the pages of a center list of that many stations."""
-    return max(1, -(-stations // CENTER_LIST_ROWS))
+    return buffer.getvalue(), max(1, -(-len(stations) // per_page))

@@ -132,12 +132,6 @@ def render_station(station_id: int) -> dict | None:
     door_written = pdfs.write_atomically(
         folder / f"door-{station.number:03d}.pdf", door, pages=door_pages
     )
-    written_paths = [written.path, door_written.path]
-    if station.number == 1:
-        # A center's list needs only its stations' name ranges, known since assignment:
-        # its first station draws it, so finalize (one task, after every station) has
-        # nothing left to draw. At 1,000 centers that is seconds taken off the tail.
-        written_paths.append(_write_center_list(run.id, station.center))
     now = timezone.now()
     first_time = Station.objects.filter(id=station_id, rendered_at__isnull=True).update(
         book_file=_relative(written.path),
@@ -158,23 +152,12 @@ def render_station(station_id: int) -> dict | None:
     if not still_rendering:
         # Cancelled while drawing: cancel already emptied the folder; leave nothing behind,
         # not even the folders this task's writes may have made again after cancel's rmtree.
-        _remove(written_paths)
+        _remove([written.path, door_written.path])
         for empty in (folder, folder.parent):
             with contextlib.suppress(OSError):
                 empty.rmdir()
         return None
     return {"file": _relative(written.path), "pages": pages}
-
-
-def _center_list_path(run_id: int, center: Center) -> Path:
-    return run_dir(run_id) / center.code / "stations.pdf"
-
-
-def _write_center_list(run_id: int, center: Center) -> Path:
-    """Draw and write the list of a center's stations in one run; return its path."""
-    center_stations = list(Station.objects.filter(run_id=run_id, center=center).order_by("number"))
-    data, pages = pdfs.render_center_list(center, center_stations)
-    return pdfs.write_atomically(_center_list_path(run_id, center), data, pages=pages).path
 
 
 def _still_rendering(run_id: int) -> bool:
@@ -239,21 +222,23 @@ def finalize(run_id: int) -> RollRun | None:
     ):
         by_center.setdefault(station.center_id, []).append(station)
 
-    entries: list[dict] = []
+    files: list[dict] = []
     for center_stations in by_center.values():
         center = center_stations[0].center
-        listed = _center_list_path(run_id, center)
-        if not listed.exists():
-            # Drawn by the center's first station task; a run rendered before that
-            # existed (or a lost file) still gets its list here.
-            _write_center_list(run_id, center)
-        entries.append(
+        data, list_pages = pdfs.render_center_list(center, center_stations)
+        listed = pdfs.write_atomically(
+            folder / center.code / "stations.pdf", data, pages=list_pages
+        )
+        files.append(
             {
-                "path": listed.relative_to(folder).as_posix(),
+                "path": listed.path.relative_to(folder).as_posix(),
                 "kind": "center_list",
                 "center": center.code,
                 "station": None,
-                "pages": pdfs.center_list_pages(len(center_stations)),
+                "pages": list_pages,
+                # Filled in while the file is copied into the zip.
+                "bytes": None,
+                "sha256": None,
                 "voters": sum(s.voter_count for s in center_stations),
             }
         )
@@ -262,13 +247,15 @@ def finalize(run_id: int) -> RollRun | None:
                 ("station_book", station.book_file, station.pages),
                 ("door_sign", station.door_file, 1),
             ):
-                entries.append(
+                files.append(
                     {
                         "path": (Path(settings.MEDIA_ROOT) / name).relative_to(folder).as_posix(),
                         "kind": kind,
                         "center": center.code,
                         "station": station.number,
                         "pages": pages,
+                        "bytes": None,
+                        "sha256": None,
                         "voters": station.voter_count,
                     }
                 )
@@ -277,7 +264,7 @@ def finalize(run_id: int) -> RollRun | None:
     # A fixed timestamp per run: the same run always zips to the same bytes.
     stamp = run.created_at.timetuple()[:6]
     with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:
-        for entry in entries:
+        for entry in files:
             # One read per file: hashed while it is copied into the zip. PDFs are
             # already compressed, so storing them is as small as deflating, and faster.
             digest, size = hashlib.sha256(), 0
@@ -288,22 +275,6 @@ def finalize(run_id: int) -> RollRun | None:
                     size += len(chunk)
                     out.write(chunk)
             entry.update(bytes=size, sha256=digest.hexdigest())
-        files = [
-            {
-                key: entry[key]
-                for key in (
-                    "path",
-                    "kind",
-                    "center",
-                    "station",
-                    "pages",
-                    "bytes",
-                    "sha256",
-                    "voters",
-                )
-            }
-            for entry in entries
-        ]
         total_pages = sum(entry["pages"] for entry in files)
         metadata = {
             "run": run.id,

@@ -90,12 +90,7 @@ def test_rendering_one_station_twice_gives_one_file_with_the_same_content(seeded
     assert first == second
     assert hashlib.sha256((roll_media / second["file"]).read_bytes()).hexdigest() == digest
     folder = (roll_media / first["file"]).parent
-    # A center's first station also draws the center's list of stations.
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "door-001.pdf",
-        "station-001.pdf",
-        "stations.pdf",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["door-001.pdf", "station-001.pdf"]
     run.refresh_from_db()
     assert run.stations_done == 1
 
