@@ -19,6 +19,7 @@ import argparse
 import atexit
 import contextlib
 import io
+import json
 import os
 import secrets
 import shutil
@@ -37,16 +38,17 @@ from bench.rabbitmq_vhost import own_vhost  # noqa: E402 - after sys.path is set
 STRATEGIES = ["single", "per_center", "starmap", "per_station"]
 
 
-def _peak_rss_kib(pid: int) -> int:
-    """Return the largest VmHWM among a process and its live children."""
-    peak = 0
+def _peak_rss_kib(pid: int) -> tuple[int, int]:
+    """Return the VmHWM of a process and the largest among its live children."""
+    peaks = [0, 0]
     for one in _worker_pids(pid):
         # A child recycled (max-tasks-per-child) between the listing and the read.
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
             for line in Path(f"/proc/{one}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-    return peak
+                    which = 0 if one == pid else 1
+                    peaks[which] = max(peaks[which], int(line.split()[1]))
+    return peaks[0], peaks[1]
 
 
 def _worker_pids(pid: int) -> list[int]:
@@ -145,7 +147,8 @@ def main() -> None:
         stderr=subprocess.STDOUT,
     )
     rows: list[dict] = []
-    worker_peak_kib = 0
+    outputs: dict[str, dict[str, str]] = {}
+    main_peak_kib = child_peak_kib = 0
     started = time.perf_counter()
     try:
         while (
@@ -168,7 +171,9 @@ def main() -> None:
                 # Sampled while running: a child recycled after max-tasks-per-child takes
                 # its high-water mark with it.
                 if polls % 10 == 0:
-                    worker_peak_kib = max(worker_peak_kib, _peak_rss_kib(worker.pid))
+                    main_kib, child_kib = _peak_rss_kib(worker.pid)
+                    main_peak_kib = max(main_peak_kib, main_kib)
+                    child_peak_kib = max(child_peak_kib, child_kib)
             wall = time.perf_counter() - started
             if run.state != RollRun.State.DONE:
                 sys.exit(f"{strategy}: run {run.id} ended {run.state}: {run.error}")
@@ -176,6 +181,8 @@ def main() -> None:
             time.sleep(0.5)
             worker_cpu = _cpu_seconds(worker.pid) - cpu_before
             phases = run.phase_seconds()
+            metadata = json.loads((media / run.metadata_file).read_text())
+            outputs[strategy] = {entry["path"]: entry["sha256"] for entry in metadata["files"]}
             rows.append(
                 {
                     "strategy": strategy,
@@ -190,11 +197,18 @@ def main() -> None:
                     "worker_cpu_seconds": round(worker_cpu, 2),
                 }
             )
-        worker_peak_kib = max(worker_peak_kib, _peak_rss_kib(worker.pid))
+        main_kib, child_kib = _peak_rss_kib(worker.pid)
+        main_peak_kib, child_peak_kib = max(main_peak_kib, main_kib), max(child_peak_kib, child_kib)
     finally:
         worker.terminate()
         worker.wait(30)
         log.close()
+
+    # Same work, same output: every strategy must have written byte-identical files.
+    first = next(iter(outputs.values()))
+    differing = [name for name, files in outputs.items() if files != first]
+    if differing:
+        sys.exit(f"strategies {', '.join(differing)} wrote other files than {next(iter(outputs))}")
 
     # The ideal: the same station books drawn back to back in one warm process.
     last = RollRun.objects.filter(state=RollRun.State.DONE).order_by("-id").first()
@@ -243,9 +257,11 @@ def main() -> None:
     for row in rows:
         phases = ", ".join(f"{name} {sec:.2f}" for name, sec in row["phase_seconds"].items())
         print(f"{row['strategy']} phases (s): {phases}")
+    print(f"every strategy wrote the same {len(first)} files, byte for byte (sha256 compared)")
     print(
         f"biggest station ({biggest.voter_count} voters) {biggest_seconds * 1000:.0f} ms; "
-        f"worker peak RSS {worker_peak_kib / 1024:.0f} MiB (largest of the worker's processes)"
+        f"worker peak RSS: main process {main_peak_kib / 1024:.0f} MiB, largest pool child "
+        f"{child_peak_kib / 1024:.0f} MiB"
     )
 
     results.write(
@@ -260,7 +276,9 @@ def main() -> None:
             "one_process_render_cpu_seconds": one_process_cpu and round(one_process_cpu, 3),
             "biggest_station_voters": biggest.voter_count,
             "biggest_station_seconds": round(biggest_seconds, 4),
-            "worker_peak_rss_kib": worker_peak_kib,
+            "worker_peak_rss_kib": max(main_peak_kib, child_peak_kib),
+            "worker_main_peak_rss_kib": main_peak_kib,
+            "worker_child_peak_rss_kib": child_peak_kib,
             "strategies": rows,
         },
     )
