@@ -257,7 +257,8 @@ def main() -> None:
     for row in rows:
         phases = ", ".join(f"{name} {sec:.2f}" for name, sec in row["phase_seconds"].items())
         print(f"{row['strategy']} phases (s): {phases}")
-    print(f"every strategy wrote the same {len(first)} files, byte for byte (sha256 compared)")
+    if len(outputs) > 1:
+        print(f"every strategy wrote the same {len(first)} files, byte for byte (sha256 compared)")
     print(
         f"biggest station ({biggest.voter_count} voters) {biggest_seconds * 1000:.0f} ms; "
         f"worker peak RSS: main process {main_peak_kib / 1024:.0f} MiB, largest pool child "
