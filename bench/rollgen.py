@@ -164,6 +164,9 @@ def main() -> None:
             started = time.perf_counter()
             run = tasks.enqueue_run(strategy=strategy)
             polls = 0
+            # The largest child's high-water mark when a quarter, half, ... of the
+            # stations were drawn: flat if a task leaves nothing behind.
+            child_by_quarter: dict[int, int] = {}
             while run.is_active and time.perf_counter() - started < options.timeout:
                 time.sleep(0.02)
                 run.refresh_from_db()
@@ -174,6 +177,9 @@ def main() -> None:
                     main_kib, child_kib = _peak_rss_kib(worker.pid)
                     main_peak_kib = max(main_peak_kib, main_kib)
                     child_peak_kib = max(child_peak_kib, child_kib)
+                    if run.stations_count:
+                        quarter = 4 * run.stations_done // run.stations_count
+                        child_by_quarter.setdefault(quarter, child_kib // 1024)
             wall = time.perf_counter() - started
             if run.state != RollRun.State.DONE:
                 sys.exit(f"{strategy}: run {run.id} ended {run.state}: {run.error}")
@@ -194,6 +200,7 @@ def main() -> None:
                     "voters_per_second": round(run.voters_count / wall),
                     "assign_seconds": round(phases["assigning"] or 0, 3),
                     "phase_seconds": {k: round(v or 0, 3) for k, v in phases.items()},
+                    "child_peak_rss_mib_by_quarter": child_by_quarter,
                     "worker_cpu_seconds": round(worker_cpu, 2),
                 }
             )
@@ -257,6 +264,11 @@ def main() -> None:
     for row in rows:
         phases = ", ".join(f"{name} {sec:.2f}" for name, sec in row["phase_seconds"].items())
         print(f"{row['strategy']} phases (s): {phases}")
+        quarters = ", ".join(
+            f"{25 * q}% {mib} MiB"
+            for q, mib in sorted(row["child_peak_rss_mib_by_quarter"].items())
+        )
+        print(f"{row['strategy']} largest pool child's peak RSS by stations drawn: {quarters}")
     if len(outputs) > 1:
         print(f"every strategy wrote the same {len(first)} files, byte for byte (sha256 compared)")
     print(
