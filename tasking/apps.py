@@ -7,11 +7,12 @@ class TaskingConfig(AppConfig):
     verbose_name = "Background tasks"
 
     def ready(self) -> None:
-        from tasking import generators, health, metrics, progress
+        from tasking import connections, generators, health, metrics, progress
         from tasking import logging as task_logging
 
         task_logging.install_record_factory()
         progress.register(generators.running_jobs)
         health.connect_beat_heartbeat()
+        connections.connect()
         if settings.METRICS_ENABLED:
             metrics.connect()

@@ -45,3 +45,13 @@ def whoami(pause: float = 0.0, **kwargs) -> int:
     """Return the pid of the process that ran this, after a pause."""
     time.sleep(pause)
     return os.getpid()
+
+
+@task(name="tests.database_backend_pid")
+def database_backend_pid(**kwargs) -> int:
+    """Return the PostgreSQL server process serving this task's database connection."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]

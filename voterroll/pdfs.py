@@ -70,12 +70,18 @@ def needs_arabic(*texts: str) -> bool:
     return any(_ARABIC.search(text) for text in texts)
 
 
-# Names repeat across a roll (shared family names), so shaping is cached per process.
-@lru_cache(maxsize=65_536)
 def visual(text: str) -> str:
     """Return text in drawing order: Arabic shaped and laid out right to left."""
     if not _ARABIC.search(text):
+        # Latin text is drawn as it is; caching it would only fill the cache below
+        # (a worker's memory grew by the cache's size over a million Latin names).
         return text
+    return _shaped(text)
+
+
+# Names repeat across a roll (shared family names), so shaping is cached per process.
+@lru_cache(maxsize=65_536)
+def _shaped(text: str) -> str:
     return get_display(arabic_reshaper.reshape(text))
 
 

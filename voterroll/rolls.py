@@ -7,6 +7,7 @@ atomically, and per-station progress is counted only by the first render of a st
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -141,13 +142,21 @@ def render_station(station_id: int) -> dict | None:
         sha256=written.sha256,
         rendered_at=now,
     )
-    if first_time:
-        RollRun.objects.filter(id=run.id).update(
+    # One query for both: count the station, and learn whether the run is still going.
+    still_rendering = (
+        RollRun.objects.filter(id=run.id, state=State.RENDERING).update(
             stations_done=F("stations_done") + 1, updated_at=now
         )
-    if not RollRun.objects.filter(id=run.id, state=State.RENDERING).exists():
-        # Cancelled while drawing: cancel already emptied the folder; leave nothing behind.
+        if first_time
+        else _still_rendering(run.id)
+    )
+    if not still_rendering:
+        # Cancelled while drawing: cancel already emptied the folder; leave nothing behind,
+        # not even the folders this task's writes may have made again after cancel's rmtree.
         _remove([written.path, door_written.path])
+        for empty in (folder, folder.parent):
+            with contextlib.suppress(OSError):
+                empty.rmdir()
         return None
     return {"file": _relative(written.path), "pages": pages}
 
@@ -207,12 +216,15 @@ def finalize(run_id: int) -> RollRun | None:
     folder = run_dir(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     by_center: dict[int, list[Station]] = {}
-    for station in Station.objects.filter(run_id=run_id).select_related("center"):
+    for station in (
+        Station.objects.filter(run_id=run_id)
+        .select_related("center")
+        .order_by("center__code", "number")
+    ):
         by_center.setdefault(station.center_id, []).append(station)
 
     files: list[dict] = []
-    for center_stations in sorted(by_center.values(), key=lambda s: s[0].center.code):
-        center_stations.sort(key=lambda s: s.number)
+    for center_stations in by_center.values():
         center = center_stations[0].center
         data, list_pages = pdfs.render_center_list(center, center_stations)
         listed = pdfs.write_atomically(
@@ -225,8 +237,9 @@ def finalize(run_id: int) -> RollRun | None:
                 "center": center.code,
                 "station": None,
                 "pages": list_pages,
-                "bytes": listed.bytes,
-                "sha256": listed.sha256,
+                # Filled in while the file is copied into the zip.
+                "bytes": None,
+                "sha256": None,
                 "voters": sum(s.voter_count for s in center_stations),
             }
         )
@@ -235,33 +248,18 @@ def finalize(run_id: int) -> RollRun | None:
                 ("station_book", station.book_file, station.pages),
                 ("door_sign", station.door_file, 1),
             ):
-                path = Path(settings.MEDIA_ROOT) / name
-                size, digest = _hash_file(path)
                 files.append(
                     {
-                        "path": path.relative_to(folder).as_posix(),
+                        "path": (Path(settings.MEDIA_ROOT) / name).relative_to(folder).as_posix(),
                         "kind": kind,
                         "center": center.code,
                         "station": station.number,
                         "pages": pages,
-                        "bytes": size,
-                        "sha256": digest,
+                        "bytes": None,
+                        "sha256": None,
                         "voters": station.voter_count,
                     }
                 )
-    total_pages = sum(entry["pages"] for entry in files)
-    metadata = {
-        "run": run.id,
-        "strategy": run.strategy,
-        "created_at": run.created_at.isoformat(),
-        "centers": run.centers_count,
-        "stations": run.stations_count,
-        "voters": run.voters_count,
-        "pages": total_pages,
-        "files": files,
-    }
-    metadata_bytes = json.dumps(metadata, indent=2, ensure_ascii=False).encode()
-    metadata_path = pdfs.write_atomically(folder / "metadata.json", metadata_bytes, pages=0).path
     zip_path = folder / f"roll-{run.id}.zip"
     # A name of its own: a callback and a sweeper finalizing at once never share a file.
     temporary = zip_path.with_name(f".{zip_path.name}.{uuid.uuid4().hex}.tmp")
@@ -269,11 +267,33 @@ def finalize(run_id: int) -> RollRun | None:
     stamp = run.created_at.timetuple()[:6]
     try:
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive:
-            for entry in [{"path": "metadata.json"}, *files]:
+            for entry in files:
+                # One read per file: hashed while it is copied into the zip. PDFs are
+                # already compressed, so storing them is as small as deflating, and faster.
+                digest, size = hashlib.sha256(), 0
                 info = zipfile.ZipInfo(entry["path"], date_time=stamp)
-                # PDFs are already compressed; storing them is as small and much faster.
                 with (folder / entry["path"]).open("rb") as source, archive.open(info, "w") as out:
-                    shutil.copyfileobj(source, out, 1 << 20)
+                    while chunk := source.read(1 << 20):
+                        digest.update(chunk)
+                        size += len(chunk)
+                        out.write(chunk)
+                entry.update(bytes=size, sha256=digest.hexdigest())
+            total_pages = sum(entry["pages"] for entry in files)
+            metadata = {
+                "run": run.id,
+                "strategy": run.strategy,
+                "created_at": run.created_at.isoformat(),
+                "centers": run.centers_count,
+                "stations": run.stations_count,
+                "voters": run.voters_count,
+                "pages": total_pages,
+                "files": files,
+            }
+            metadata_bytes = json.dumps(metadata, indent=2, ensure_ascii=False).encode()
+            archive.writestr(zipfile.ZipInfo("metadata.json", date_time=stamp), metadata_bytes)
+        metadata_path = pdfs.write_atomically(
+            folder / "metadata.json", metadata_bytes, pages=0
+        ).path
         temporary.replace(zip_path)
     finally:
         # Interrupted (a soft time limit, a full disk): leave no half zip behind.

@@ -58,10 +58,10 @@ def assign_stations(
 ) -> list[Station]:
     """Create the run's stations and place every voter in scope in exactly one of them.
 
-    Five queries whatever the size: counts per center and gender, one bulk insert of
+    Seven queries whatever the size: counts per center and gender, one bulk insert of
     stations, one ``INSERT … SELECT`` ranking voters with window functions, one
-    ``UPDATE`` of each station's first and last names, and the run's totals. The
-    caller holds the transaction.
+    ``UPDATE`` of each station's first and last names, ``ANALYZE`` of the two tables written, and
+    the run's totals. The caller holds the transaction.
     """
     station_max = station_max or settings.ROLL_STATION_MAX
     unisex_threshold = unisex_threshold or settings.ROLL_UNISEX_THRESHOLD
@@ -162,6 +162,12 @@ def assign_stations(
             """,  # noqa: S608 - only table names are interpolated
             [run.id],
         )
+        # Fresh statistics for the rows just written: without them the planner guesses
+        # thousands of rows per station and plans each station task's one query as a
+        # parallel scan, 28 ms instead of 1 ms at a million voters. ANALYZE samples the
+        # rows this transaction wrote; it took 0.2 s of a million-voter assignment.
+        for table in (assignment, station):
+            cursor.execute(f"ANALYZE {table}")
     run.centers_count = len(counts)
     run.stations_count = len(stations)
     run.voters_count = sum(station.voter_count for station in stations)

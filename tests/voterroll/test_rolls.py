@@ -14,10 +14,13 @@ from celery import group
 from celery.exceptions import SoftTimeLimitExceeded, WorkerLostError
 from django.db import transaction
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 from pypdf import PdfReader
 
+from tests.processes import worker_process
 from voterroll import rolls, tasks
 from voterroll.models import RollRun, Station, Voter
+from voterroll.seeding import seed_voters
 
 
 def _wait(run: RollRun, timeout: float = 60) -> RollRun:
@@ -136,6 +139,61 @@ def test_cancel_stops_rendering_and_removes_partial_files(seeded, roll_media):
     assert run.state == "cancelled"
     assert rolls.finalize(run.id) is None
     assert not rolls.cancel(run.id)
+
+
+def _files_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
+    subprocess_env, roll_media, settings
+):
+    # 40-voter stations: 4,000 voters make about 100 station tasks, several seconds of
+    # drawing on two processes, so the cancel lands with most of them still queued.
+    settings.ROLL_STATION_MAX = 40
+    seed_voters(voters=4000, centers=4, seed=7, locale="en", replace=False)
+    env = {
+        **subprocess_env,
+        "MEDIA_ROOT": str(roll_media),
+        "ROLL_STATION_MAX": "40",
+        "WORKER_QUEUES": "default,pdf",
+        "WORKER_CONCURRENCY": "2",
+    }
+    with worker_process(env, args=("--pool", "prefork")):
+        run = tasks.enqueue_run(strategy="per_station")
+        deadline = time.monotonic() + 60
+        while RollRun.objects.get(id=run.id).stations_done < 5:
+            assert time.monotonic() < deadline, "no station was drawn within 60 s"
+            time.sleep(0.02)
+
+        assert tasks.cancel_run(run.id)
+        cancelled = time.monotonic()
+        done_when_cancelled = RollRun.objects.get(id=run.id).stations_done
+        # Watch the run's folder while the workers wind down: the stations being drawn
+        # at the cancel may write and remove their own files; nothing may appear later.
+        late_files: list[str] = []
+        while time.monotonic() - cancelled < 5:
+            if time.monotonic() - cancelled > 2:
+                late_files += _files_under(rolls.run_dir(run.id))
+            time.sleep(0.02)
+        settled = RollRun.objects.get(id=run.id).stations_done
+        time.sleep(1)
+        run.refresh_from_db()
+
+    assert run.stations_count > 80
+    assert run.state == "cancelled" and run.finished_at
+    assert late_files == []
+    assert _files_under(rolls.run_dir(run.id)) == []
+    assert not run.zip_file and not run.metadata_file
+    # Only a task already drawing when the cancel came may finish its station: 2 prefork
+    # children, plus the 4 threads of the session worker if an earlier test started it.
+    assert settled - done_when_cancelled <= 6
+    assert run.stations_done == settled < run.stations_count
+    # The waiting ones never ran: the workers dropped them as revoked.
+    revoked = TaskResult.objects.filter(
+        task_id__startswith=f"voterroll-{run.id}-station-", status="REVOKED"
+    ).count()
+    assert revoked >= run.stations_count - settled - 6
 
 
 def test_start_is_enqueued_once_and_only_on_commit(seeded, django_capture_on_commit_callbacks):
