@@ -151,6 +151,13 @@ def render_station(station_id: int) -> dict | None:
     return {"file": _relative(written.path), "pages": pages}
 
 
+def waiting_for_stations(run_id: int) -> bool:
+    """Whether the run is still rendering with stations left to draw."""
+    return RollRun.objects.filter(
+        id=run_id, state=State.RENDERING, stations_done__lt=F("stations_count")
+    ).exists()
+
+
 def _still_rendering(run_id: int) -> bool:
     return RollRun.objects.filter(id=run_id, state=State.RENDERING).exists()
 
