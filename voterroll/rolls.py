@@ -132,18 +132,22 @@ def render_station(station_id: int) -> dict | None:
         folder / f"door-{station.number:03d}.pdf", door, pages=door_pages
     )
     now = timezone.now()
-    first_time = Station.objects.filter(id=station_id, rendered_at__isnull=True).update(
-        book_file=_relative(written.path),
-        door_file=_relative(door_written.path),
-        pages=pages,
-        bytes=written.bytes,
-        sha256=written.sha256,
-        rendered_at=now,
-    )
-    if first_time:
-        RollRun.objects.filter(id=run.id).update(
-            stations_done=F("stations_done") + 1, updated_at=now
+    # One transaction: a connection lost between the two updates (the database
+    # restarting) must not leave the station marked drawn but uncounted, which no rerun
+    # would count and the run would never finish.
+    with transaction.atomic():
+        first_time = Station.objects.filter(id=station_id, rendered_at__isnull=True).update(
+            book_file=_relative(written.path),
+            door_file=_relative(door_written.path),
+            pages=pages,
+            bytes=written.bytes,
+            sha256=written.sha256,
+            rendered_at=now,
         )
+        if first_time:
+            RollRun.objects.filter(id=run.id).update(
+                stations_done=F("stations_done") + 1, updated_at=now
+            )
     if not RollRun.objects.filter(id=run.id, state=State.RENDERING).exists():
         # Cancelled while drawing: cancel already emptied the folder; leave nothing behind.
         _remove([written.path, door_written.path])

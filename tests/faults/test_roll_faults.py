@@ -21,7 +21,7 @@ from tests.faults.conftest import wait_for
 from tests.faults.postgres import wait_until_up
 from tests.processes import web_process, worker_process
 from voterroll import rolls, tasks
-from voterroll.models import RollRun, Voter
+from voterroll.models import RollRun, Station, Voter
 from voterroll.seeding import seed_voters
 
 # 2,000 voters in stations of at most 10: just over 200 stations, each a small book.
@@ -61,9 +61,11 @@ def wait_for_end(run: RollRun, timeout: float = ROLL_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while state_of(run).is_active:
         if time.monotonic() > deadline:
+            undrawn = Station.objects.filter(run=run, rendered_at__isnull=True)
             raise AssertionError(
                 f"run {run.id} still {run.state} after {timeout} s, "
-                f"{run.stations_done}/{run.stations_count} stations drawn"
+                f"{run.stations_done}/{run.stations_count} stations counted; not drawn: "
+                f"{list(undrawn.values_list('id', flat=True))}"
             )
         time.sleep(0.2)
 
