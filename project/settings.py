@@ -286,14 +286,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # is set, and then only every 2 x N tasks: tasking/connections.py closes them by
 # Django's CONN_MAX_AGE and health checks instead.
 CELERY_DB_REUSE_MAX = 1_000_000
-# Results live in the database (django-celery-results), browsable in the admin.
-CELERY_RESULT_BACKEND = "django-db"
+# Results live in the database (django-celery-results' backend, browsable in the admin),
+# written through tasking/results.py, which also retries them while the database is down.
+CELERY_RESULT_BACKEND = "tasking.results:DatabaseBackend"
 # Store task name, args, worker and queue with each result for the admin and dashboard.
 CELERY_RESULT_EXTENDED = True
 # Beat's celery.backend_cleanup deletes results older than this every night.
 CELERY_RESULT_EXPIRES = timedelta(days=7)
-# Retry result writes on a database blip instead of losing the result.
+# Retry result writes on a database blip instead of losing the result: 20 tries with
+# jittered exponential backoff capped at 10 s ride out about a minute of outage.
 CELERY_RESULT_BACKEND_ALWAYS_RETRY = True
+CELERY_RESULT_BACKEND_MAX_RETRIES = 20
 # Record STARTED, so a running task is distinguishable from a waiting one.
 CELERY_TASK_TRACK_STARTED = True
 # Workers emit task events (received, started, succeeded, ...) for Flower.

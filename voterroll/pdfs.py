@@ -85,12 +85,44 @@ def _shaped(text: str) -> str:
     return get_display(arabic_reshaper.reshape(text))
 
 
+def _write_unnamed(temporary: Path, data: bytes) -> bool:
+    """Write data to a file with no name, then name it ``temporary``; False if unsupported.
+
+    Until it is linked the file exists only through this process: a writer killed
+    mid-write (SIGKILL, the OOM killer) leaves nothing on disk. Linux only (O_TMPFILE).
+    """
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not Path("/proc/self/fd").is_dir():
+        return False
+    try:
+        fd = os.open(temporary.parent, flag | os.O_WRONLY, 0o666)
+    except OSError:  # a filesystem without O_TMPFILE support
+        return False
+    folder = os.open(temporary.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with os.fdopen(fd, "wb", closefd=False) as handle:
+            handle.write(data)
+        # A directory fd makes os.link use linkat(AT_SYMLINK_FOLLOW), which follows the
+        # /proc link to the unnamed file; plain link() would not.
+        os.link(f"/proc/self/fd/{fd}", temporary.name, dst_dir_fd=folder, follow_symlinks=True)
+    finally:
+        os.close(fd)
+        os.close(folder)
+    return True
+
+
 def write_atomically(path: Path, data: bytes, *, pages: int) -> WrittenFile:
-    """Write data under a temporary name and rename it, so no reader sees half a file."""
+    """Write data under a temporary name and rename it, so no reader sees half a file.
+
+    The temporary name exists only between a link and a rename (see _write_unnamed), so
+    a writer killed at any moment leaves either the old file or the new one, and no
+    temporary file behind.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        temporary.write_bytes(data)
+        if not _write_unnamed(temporary, data):
+            temporary.write_bytes(data)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)

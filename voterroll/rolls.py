@@ -134,22 +134,26 @@ def render_station(station_id: int) -> dict | None:
         folder / f"door-{station.number:03d}.pdf", door, pages=door_pages
     )
     now = timezone.now()
-    first_time = Station.objects.filter(id=station_id, rendered_at__isnull=True).update(
-        book_file=_relative(written.path),
-        door_file=_relative(door_written.path),
-        pages=pages,
-        bytes=written.bytes,
-        sha256=written.sha256,
-        rendered_at=now,
-    )
-    # One query for both: count the station, and learn whether the run is still going.
-    still_rendering = (
-        RollRun.objects.filter(id=run.id, state=State.RENDERING).update(
-            stations_done=F("stations_done") + 1, updated_at=now
+    # One transaction: a connection lost between the two updates (the database
+    # restarting) must not leave the station marked drawn but uncounted, which no rerun
+    # would count and the run would never finish.
+    with transaction.atomic():
+        first_time = Station.objects.filter(id=station_id, rendered_at__isnull=True).update(
+            book_file=_relative(written.path),
+            door_file=_relative(door_written.path),
+            pages=pages,
+            bytes=written.bytes,
+            sha256=written.sha256,
+            rendered_at=now,
         )
-        if first_time
-        else _still_rendering(run.id)
-    )
+        # One query for both: count the station, and learn whether the run is still going.
+        still_rendering = (
+            RollRun.objects.filter(id=run.id, state=State.RENDERING).update(
+                stations_done=F("stations_done") + 1, updated_at=now
+            )
+            if first_time
+            else _still_rendering(run.id)
+        )
     if not still_rendering:
         # Cancelled while drawing: cancel already emptied the folder; leave nothing behind,
         # not even the folders this task's writes may have made again after cancel's rmtree.
@@ -159,6 +163,13 @@ def render_station(station_id: int) -> dict | None:
                 empty.rmdir()
         return None
     return {"file": _relative(written.path), "pages": pages}
+
+
+def waiting_for_stations(run_id: int) -> bool:
+    """Whether the run is still rendering with stations left to draw."""
+    return RollRun.objects.filter(
+        id=run_id, state=State.RENDERING, stations_done__lt=F("stations_count")
+    ).exists()
 
 
 def _still_rendering(run_id: int) -> bool:

@@ -6,14 +6,29 @@ import logging
 
 from celery import chain, chord, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
 
 from tasking.base import task
+from tasking.results import DATABASE_DOWN
 from voterroll import rolls
 from voterroll.models import RollRun, Station
 
 logger = logging.getLogger(__name__)
 Strategy = RollRun.Strategy
+
+# A database outage is not the run's fault: the task is retried with jittered backoff
+# (about 2, 4, 8 ... 60 s; ten tries ride out several minutes) instead of failing the run.
+# Every step is idempotent, so a retry after a half-done attempt is safe.
+RETRY_WHILE_DATABASE_DOWN = {
+    "autoretry_for": DATABASE_DOWN,
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 10,
+}
+# Seconds between a finalize callback's looks at a run whose last stations are still drawn.
+FINALIZE_WAIT = 5
 
 
 def _reason(exc: BaseException) -> str:
@@ -31,34 +46,65 @@ def record_killed(exc: BaseException, run_id: int, *args, **kwargs) -> None:
         rolls.fail(run_id, "A generation step stopped its worker process on every try.")
 
 
-@task(name="voterroll.render_station", soft_time_limit=60, time_limit=90, on_killed=record_killed)
+@task(
+    name="voterroll.render_station",
+    **RETRY_WHILE_DATABASE_DOWN,
+    soft_time_limit=60,
+    time_limit=90,
+    on_killed=record_killed,
+)
 def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
     """Draw one station's book and door sign; return {file, pages}, never PDF bytes."""
     try:
         return rolls.render_station(station_id)
+    except DATABASE_DOWN:
+        raise  # retried (RETRY_WHILE_DATABASE_DOWN); the run is not failed
     except Exception as exc:
         rolls.fail(run_id, f"Station {station_id} could not be drawn: {_reason(exc)}")
         raise
 
 
-@task(name="voterroll.render_center", soft_time_limit=600, time_limit=660, on_killed=record_killed)
+@task(
+    name="voterroll.render_center",
+    **RETRY_WHILE_DATABASE_DOWN,
+    soft_time_limit=600,
+    time_limit=660,
+    on_killed=record_killed,
+)
 def render_center(run_id: int, center_id: int, **kwargs) -> dict:
     """Draw every station of one center in turn; return {center, pages}."""
     try:
         return rolls.render_center(run_id, center_id)
+    except DATABASE_DOWN:
+        raise
     except Exception as exc:
         rolls.fail(run_id, f"Center {center_id} could not be drawn: {_reason(exc)}")
         raise
 
 
-@task(name="voterroll.finalize_run", soft_time_limit=600, time_limit=660, on_killed=record_killed)
+@task(
+    name="voterroll.finalize_run",
+    **RETRY_WHILE_DATABASE_DOWN,
+    soft_time_limit=600,
+    time_limit=660,
+    on_killed=record_killed,
+)
 def finalize_run(run_id: int, **kwargs) -> dict | None:
     """Write the center lists, metadata.json and zip of a rendered run."""
     try:
         run = rolls.finalize(run_id)
+    except DATABASE_DOWN:
+        raise
     except Exception as exc:
         rolls.fail(run_id, f"Finalizing failed: {_reason(exc)}")
         raise
+    if run is None and rolls.waiting_for_stations(run_id):
+        # The chord fired early: a header task that ran twice (its worker died between
+        # its result and its ack) voted twice. Wait for the last stations, as long as a
+        # run may go without progress before the sweeper fails it.
+        raise finalize_run.retry(
+            countdown=FINALIZE_WAIT, max_retries=settings.ROLL_STALL_SECONDS // FINALIZE_WAIT
+        )
     return {"pages": run.pages_count, "zip": run.zip_file} if run else None
 
 
@@ -96,7 +142,13 @@ def _launch(run: RollRun) -> None:
         raise ValueError(f"no fan-out for strategy {run.strategy!r}")
 
 
-@task(name="voterroll.start_run", soft_time_limit=1800, time_limit=1860, on_killed=record_killed)
+@task(
+    name="voterroll.start_run",
+    **RETRY_WHILE_DATABASE_DOWN,
+    soft_time_limit=1800,
+    time_limit=1860,
+    on_killed=record_killed,
+)
 def start_run(run_id: int, **kwargs) -> None:
     """Assign a run's stations, then render them the way its strategy says."""
     try:
@@ -109,6 +161,8 @@ def start_run(run_id: int, **kwargs) -> None:
         elif rolls.claim_launch(run_id):
             # The stations are committed by now; on_commit still guards a caller's atomic.
             transaction.on_commit(lambda: _launch(run))
+    except DATABASE_DOWN:
+        raise
     except Exception as exc:
         rolls.fail(run_id, f"Starting the run failed: {_reason(exc)}")
         raise

@@ -1,4 +1,9 @@
-"""The fault suite's harness: its own RabbitMQ node, workers on it, and the results table.
+"""The fault suite's harness: its own RabbitMQ, Redis and PostgreSQL, workers, the table.
+
+RabbitMQ and Redis of the suite's own serve every scenario (``faults_env``; in this
+process ``settings.REDIS_URL`` points at the suite's Redis during each scenario).
+PostgreSQL of its own serves the scenarios that stop the database (``own_database``);
+the others share pytest's test database on the machine's server.
 
 Every scenario adds one row with ``fault_row``; at the end of the run the table is
 printed and written to bench/results/faults.json.
@@ -12,13 +17,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.db import connection
 from kombu import Connection
 
 from bench import results
 from project.celery import app
 from tasking import locks
+from tests.faults.postgres import OwnPostgres
 from tests.faults.rabbitmq import OwnRabbitMQ
+from tests.faults.redis import OwnRedis
 from tests.faults.tasks import QUEUE, effects_key
+from tests.processes import manage, project_env
 from tests.tasking.tasks import redis
 
 COLUMNS = (
@@ -45,12 +54,72 @@ def own_rabbitmq() -> Iterator[OwnRabbitMQ]:
         node.remove()
 
 
+@pytest.fixture(scope="session")
+def own_redis() -> Iterator[OwnRedis]:
+    """A Redis server for the whole suite; deleted at the end."""
+    server = OwnRedis()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture(autouse=True)
+def _suite_redis(settings: Any, own_redis: OwnRedis) -> None:
+    """Locks, run_once markers and effect counts of this process go to the suite's Redis."""
+    settings.REDIS_URL = own_redis.url
+
+
+# Migrated once per session; each scenario's database is a copy of it.
+TEMPLATE_DATABASE = "faults_template"
+
+
+@pytest.fixture(scope="session")
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A PostgreSQL server the scenarios may stop, with a migrated template database."""
+    server = OwnPostgres()
+    try:
+        server.start()
+        server.create_database(TEMPLATE_DATABASE)
+        env = project_env(DATABASE_URL=server.url(TEMPLATE_DATABASE))
+        manage("migrate", "--noinput", env=env, timeout=300)
+        yield server
+    finally:
+        server.remove()
+
+
 @pytest.fixture
-def faults_env(subprocess_env: dict[str, str], own_rabbitmq: OwnRabbitMQ) -> dict[str, str]:
-    """Environment for workers on the suite's own node, consuming only its queue."""
+def own_database(transactional_db: Any, own_postgres: OwnPostgres) -> Iterator[str]:
+    """A fresh database on the suite's PostgreSQL for one scenario; yields its URL.
+
+    This process's ORM uses it during the scenario; workers get the URL as DATABASE_URL.
+    """
+    name = f"faults_{uuid.uuid4().hex[:12]}"
+    own_postgres.create_database(name, template=TEMPLATE_DATABASE)
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(
+        NAME=name, HOST="127.0.0.1", PORT=own_postgres.port, USER=own_postgres.user, PASSWORD=""
+    )
+    try:
+        yield own_postgres.url(name)
+    finally:
+        connection.close()
+        connection.settings_dict.update(saved)
+        if own_postgres.accepts_connections():
+            own_postgres.drop_database(name)
+
+
+@pytest.fixture
+def faults_env(
+    subprocess_env: dict[str, str], own_rabbitmq: OwnRabbitMQ, own_redis: OwnRedis
+) -> dict[str, str]:
+    """Environment for workers on the suite's own node and Redis, consuming only its queue."""
     return {
         **subprocess_env,
         "CELERY_BROKER_URL": own_rabbitmq.url,
+        "REDIS_URL": own_redis.url,
         "WORKER_QUEUES": QUEUE,
         "WORKER_CONCURRENCY": "2",
     }

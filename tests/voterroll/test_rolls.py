@@ -113,6 +113,26 @@ def test_run_whose_chord_callback_was_lost_is_finalized_by_the_sweeper(seeded, s
     assert run.state == "done" and run.zip_file
 
 
+@pytest.mark.usefixtures("worker")
+def test_a_callback_fired_before_the_last_station_waits_for_it(seeded):
+    run = rolls.assign(rolls.create_run(strategy="per_station").id)
+    *first, last = Station.objects.filter(run=run).values_list("id", flat=True)
+    for station_id in first:
+        rolls.render_station(station_id)
+
+    # As when a header task ran twice and its second vote fired the chord early.
+    early = tasks.finalize_run.delay(run.id)
+    deadline = time.monotonic() + 30
+    while early.state != "RETRY":
+        assert time.monotonic() < deadline, f"finalize_run is {early.state}, not waiting"
+        time.sleep(0.1)
+    rolls.render_station(last)
+
+    run = _wait(run)
+    assert run.state == "done", run.error
+    assert early.get(timeout=30)["zip"] == run.zip_file
+
+
 def test_sweeper_fails_a_stalled_run_with_the_reason(seeded):
     run = rolls.assign(rolls.create_run(strategy="per_station").id)
     RollRun.objects.filter(id=run.id).update(updated_at=timezone.now() - timedelta(hours=1))
