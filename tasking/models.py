@@ -94,3 +94,19 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_name} {self.task_id}"
+
+
+class ChordVote(models.Model):
+    """A chord header task already counted, so a second delivery of it is not counted again.
+
+    django-celery-results counts every completion of a header task, so a message run
+    twice (a redelivery after a lost ack) would fire the chord's callback one task early.
+    The rows of a chord are deleted when its callback is sent.
+    """
+
+    task_id = models.CharField(max_length=255, unique=True)
+    group_id = models.CharField(max_length=255, db_index=True)
+    counted_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.task_id} in {self.group_id}"

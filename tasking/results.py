@@ -8,12 +8,26 @@ a chord's header task, so is its vote, and the chord callback never fires. This 
 retries those too (with ``CELERY_RESULT_BACKEND_ALWAYS_RETRY`` and the backoff and limit
 of ``CELERY_RESULT_BACKEND_*``), opening a new connection each time, and gives a chord
 header's vote the same retries.
+
+It also counts each header task once. django-celery-results decrements the chord's
+counter on every completion, so a header message run twice fires the callback before
+the last header task has finished; here a task's vote is recorded (``ChordVote``) in the
+same transaction as the decrement, and a second one is ignored.
 """
 
 from __future__ import annotations
 
-from django.db import InterfaceError, OperationalError, connection
+import logging
+
+from celery import maybe_signature
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django_celery_results.backends.database import DatabaseBackend as _DatabaseBackend
+from django_celery_results.backends.database import trigger_callback
+from django_celery_results.models import ChordCounter
+
+from tasking.models import ChordVote
+
+logger = logging.getLogger(__name__)
 
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
@@ -27,6 +41,36 @@ class DatabaseBackend(_DatabaseBackend):
         return super().exception_safe_to_retry(exc)
 
     def on_chord_part_return(self, request, state, result, **kwargs) -> None:
-        # The vote is one transaction (select_for_update, then save or delete), so a
-        # failed attempt changed nothing and is safe to repeat.
-        self._ensure_retryable(super().on_chord_part_return, request, state, result, **kwargs)
+        # The vote is one transaction, so a failed attempt changed nothing and is safe to
+        # repeat; one that committed before its connection dropped is not counted again.
+        self._ensure_retryable(self._vote, request)
+
+    def _vote(self, request) -> None:
+        """Count one header task of the chord, once; send the callback after the last."""
+        task_id, group_id = request.id, request.group
+        if not task_id or not group_id:
+            return
+        with transaction.atomic():
+            # The counter's row lock orders every vote of this chord.
+            counter = ChordCounter.objects.select_for_update().filter(group_id=group_id).first()
+            if counter is None:
+                logger.info("chord %s: no counter; its callback was already sent", group_id)
+                return
+            _, first = ChordVote.objects.get_or_create(
+                task_id=task_id, defaults={"group_id": group_id}
+            )
+            if not first:
+                logger.warning(
+                    "chord %s: %s already counted; not counting it again", group_id, task_id
+                )
+                return
+            counter.count -= 1
+            if counter.count:
+                counter.save(update_fields=["count"])
+                return
+            counter.delete()
+            ChordVote.objects.filter(group_id=group_id).delete()
+        header = counter.group_result(app=self.app)
+        if header.ready():
+            callback = maybe_signature(request.chord, app=self.app)
+            trigger_callback(app=self.app, callback=callback, group_result=header)

@@ -25,8 +25,8 @@ def duplicate_first_message(url: str, queue: str, expected: int) -> None:
     """Take every message off ``queue`` and put them back with the first one twice.
 
     Both copies of the first header message are at the head of the queue, so the
-    duplicate runs while the rest of the header is still waiting: the chord counter
-    reaches zero one message early, the way a redelivery after a lost ack makes it.
+    duplicate runs while the rest of the header is still waiting, the way a redelivery
+    after a lost ack does: counted twice, it would fire the callback one task early.
     """
     parts = urlsplit(url)
     connection = amqp.Connection(
@@ -67,8 +67,9 @@ def test_a_header_message_run_twice_leaves_one_finalized_run(
     settings.MEDIA_ROOT = tmp_path / "media"
     seed_voters(voters=1200, centers=2, seed=7, locale="en", replace=False)
     run = rolls.create_run(strategy=RollRun.Strategy.PER_STATION)
-    # The sweeper may finalize a fully drawn run two seconds after its last station.
-    env = {**faults_env, "MEDIA_ROOT": str(settings.MEDIA_ROOT), "ROLL_SWEEP_GRACE_SECONDS": "2"}
+    # The sweeper leaves a fully drawn run to its callback for 30 s: the callback, fired
+    # once and only after the last station, is what finalizes it.
+    env = {**faults_env, "MEDIA_ROOT": str(settings.MEDIA_ROOT), "ROLL_SWEEP_GRACE_SECONDS": "30"}
 
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         # start_run assigns the stations and publishes the chord to the pdf queue, which
@@ -110,6 +111,7 @@ def test_a_header_message_run_twice_leaves_one_finalized_run(
     )
     assert row["lost"] == 0
     assert row["duplicated"] == 0
+    assert by == {"callback": 1, "sweeper": 0}
     assert run.state == RollRun.State.DONE
     assert run.stations_done == run.stations_count == stations
     assert [p.name for p in zips] == [f"roll-{run.id}.zip"]
