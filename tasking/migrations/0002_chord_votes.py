@@ -4,19 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tasking', '0001_locks_generators_outbox'),
+        ("tasking", "0001_locks_generators_outbox"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChordVote',
+            name="ChordVote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(max_length=255, unique=True)),
-                ('group_id', models.CharField(db_index=True, max_length=255)),
-                ('counted_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_id", models.CharField(max_length=255, unique=True)),
+                ("group_id", models.CharField(db_index=True, max_length=255)),
+                ("counted_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
     ]
