@@ -12,18 +12,21 @@ header's vote the same retries.
 It also counts each header task once. django-celery-results decrements the chord's
 counter on every completion, so a header message run twice fires the callback before
 the last header task has finished; here a task's vote is recorded (``ChordVote``) in the
-same transaction as the decrement, and a second one is ignored.
+same transaction as the decrement, and a second one is ignored. A callback that takes no
+results (an immutable signature, as a roll's ``finalize_run.si(run_id)``) is sent after
+one query for the header's states, instead of every result being loaded and joined.
 """
 
 from __future__ import annotations
 
 import logging
 
-from celery import maybe_signature
+from celery import maybe_signature, states
+from celery.exceptions import ChordError
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django_celery_results.backends.database import DatabaseBackend as _DatabaseBackend
 from django_celery_results.backends.database import trigger_callback
-from django_celery_results.models import ChordCounter
+from django_celery_results.models import ChordCounter, TaskResult
 
 from tasking.models import ChordVote
 
@@ -71,6 +74,33 @@ class DatabaseBackend(_DatabaseBackend):
             counter.delete()
             ChordVote.objects.filter(group_id=group_id).delete()
         header = counter.group_result(app=self.app)
-        if header.ready():
-            callback = maybe_signature(request.chord, app=self.app)
+        callback = maybe_signature(request.chord, app=self.app)
+        if callback.immutable:
+            self._send_immutable_callback(callback, [result.id for result in header.results])
+        elif header.ready():
             trigger_callback(app=self.app, callback=callback, group_result=header)
+
+    def _send_immutable_callback(self, callback, task_ids: list[str]) -> None:
+        """Send a callback that takes no results, or fail it if a header task failed.
+
+        It ignores the header's return values, so their states are read in one query
+        rather than every result loaded and joined (3,196 of them for a million voters).
+        """
+        statuses = dict(
+            TaskResult.objects.filter(task_id__in=task_ids).values_list("task_id", "status")
+        )
+        if any(statuses.get(task_id) not in states.READY_STATES for task_id in task_ids):
+            logger.warning("chord callback %s not sent: a header task is not done", callback.id)
+            return
+        failed = [task_id for task_id in task_ids if statuses[task_id] != states.SUCCESS]
+        if failed:
+            try:  # chord_error_from_stack records the traceback being handled
+                raise ChordError(f"Dependency {failed[0]} ended {statuses[failed[0]]}")
+            except ChordError as exc:
+                self.chord_error_from_stack(callback, exc)
+            return
+        try:
+            callback.delay()
+        except Exception as exc:
+            logger.exception("chord callback %s could not be sent", callback.id)
+            self.chord_error_from_stack(callback, ChordError(f"Callback error: {exc!r}"))
