@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from celery import chain, chord, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
@@ -38,6 +40,21 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+@contextmanager
+def _failing_run(run_id: int, step: str) -> Iterator[None]:
+    """Fail the run, naming ``step`` and the reason, if the body raises.
+
+    Not while the database is down: the task is retried (RETRY_WHILE_DATABASE_DOWN).
+    """
+    try:
+        yield
+    except DATABASE_DOWN:
+        raise
+    except Exception as exc:
+        rolls.fail(run_id, f"{step}: {_reason(exc)}")
+        raise
+
+
 def record_killed(exc: BaseException, run_id: int, *args, **kwargs) -> None:
     """Fail the run when one of its tasks was killed rather than ending by itself."""
     if isinstance(exc, TimeLimitExceeded):
@@ -55,13 +72,8 @@ def record_killed(exc: BaseException, run_id: int, *args, **kwargs) -> None:
 )
 def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
     """Draw one station's book and door sign; return {file, pages}, never PDF bytes."""
-    try:
+    with _failing_run(run_id, f"Station {station_id} could not be drawn"):
         return rolls.render_station(station_id)
-    except DATABASE_DOWN:
-        raise  # retried (RETRY_WHILE_DATABASE_DOWN); the run is not failed
-    except Exception as exc:
-        rolls.fail(run_id, f"Station {station_id} could not be drawn: {_reason(exc)}")
-        raise
 
 
 @task(
@@ -73,13 +85,8 @@ def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
 )
 def render_center(run_id: int, center_id: int, **kwargs) -> dict:
     """Draw every station of one center in turn; return {center, pages}."""
-    try:
+    with _failing_run(run_id, f"Center {center_id} could not be drawn"):
         return rolls.render_center(run_id, center_id)
-    except DATABASE_DOWN:
-        raise
-    except Exception as exc:
-        rolls.fail(run_id, f"Center {center_id} could not be drawn: {_reason(exc)}")
-        raise
 
 
 @task(
@@ -91,13 +98,8 @@ def render_center(run_id: int, center_id: int, **kwargs) -> dict:
 )
 def finalize_run(run_id: int, **kwargs) -> dict | None:
     """Write the center lists, metadata.json and zip of a rendered run."""
-    try:
+    with _failing_run(run_id, "Finalizing failed"):
         run = rolls.finalize(run_id)
-    except DATABASE_DOWN:
-        raise
-    except Exception as exc:
-        rolls.fail(run_id, f"Finalizing failed: {_reason(exc)}")
-        raise
     if run is None and rolls.waiting_for_stations(run_id):
         # The chord fired early: a header task that ran twice (its worker died between
         # its result and its ack) voted twice. Wait for the last stations, as long as a
@@ -151,7 +153,7 @@ def _launch(run: RollRun) -> None:
 )
 def start_run(run_id: int, **kwargs) -> None:
     """Assign a run's stations, then render them the way its strategy says."""
-    try:
+    with _failing_run(run_id, "Starting the run failed"):
         run = rolls.assign(run_id)
         if run is None or run.state != RollRun.State.RENDERING:
             return
@@ -161,11 +163,6 @@ def start_run(run_id: int, **kwargs) -> None:
         elif rolls.claim_launch(run_id):
             # The stations are committed by now; on_commit still guards a caller's atomic.
             transaction.on_commit(lambda: _launch(run))
-    except DATABASE_DOWN:
-        raise
-    except Exception as exc:
-        rolls.fail(run_id, f"Starting the run failed: {_reason(exc)}")
-        raise
 
 
 @task(name="voterroll.sweep_runs")
