@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -21,12 +22,14 @@ from django.db import connection
 from kombu import Connection
 
 from bench import results
+from outings.models import Outing, Participant
 from project.celery import app
 from tasking import locks
 from tests.faults.postgres import OwnPostgres
 from tests.faults.rabbitmq import OwnRabbitMQ
 from tests.faults.redis import OwnRedis
 from tests.faults.tasks import QUEUE, effects_key
+from tests.outings.conftest import TOKEN, FakeX
 from tests.processes import manage, project_env
 from tests.tasking.tasks import redis
 
@@ -165,6 +168,42 @@ def publish(own_rabbitmq: OwnRabbitMQ) -> Iterator[Callable[..., Any]]:
     done = [locks.lock_key("done", name, task_id) for name, task_id in sent]
     for start in range(0, len(done), 1000):
         redis().delete(*done[start : start + 1000])
+
+
+@pytest.fixture
+def x_api(httpserver) -> FakeX:
+    """The loopback X API the scenario's workers tweet to, with the tweet rate window empty."""
+    redis().delete("ratelimit:outings.post_tweet")
+    return FakeX(httpserver)
+
+
+@pytest.fixture
+def x_api_env(x_api: FakeX, httpserver) -> dict[str, str]:
+    """Worker environment entries that send tweets to ``x_api``."""
+    return {
+        "TWEET_BACKEND": "outings.twitter.XBackend",
+        "X_API_BASE_URL": httpserver.url_for("/"),
+        "X_API_BEARER_TOKEN": TOKEN,
+    }
+
+
+def quiet_outings(
+    user: Any, starts: Iterable[datetime], *, participants: int = 0
+) -> tuple[list[Outing], list[Participant]]:
+    """Save one outing per start time, each with ``participants`` people to remind.
+
+    bulk_create sends no post_save, so no announcement is published.
+    """
+    outings = Outing.objects.bulk_create(
+        Outing(title=f"Outing {n}", place="Parc Monceau", starts_at=start, created_by=user)
+        for n, start in enumerate(starts)
+    )
+    people = Participant.objects.bulk_create(
+        Participant(outing=outing, name=f"P {n}", handle=f"o{outing.pk}p{n}")
+        for outing in outings
+        for n in range(participants)
+    )
+    return outings, people
 
 
 def effects(run: str) -> dict[int, int]:

@@ -11,16 +11,14 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from kombu import Connection
 
-from outings.models import Outing, Tweet
+from outings.models import Tweet
 from outings.tasks import announce_outing
 from posts.models import Thumbnail, UserPost
 from posts.tasks import generate_thumbnails
 from tests.factories import make_user, phone_jpeg
-from tests.faults.conftest import wait_for
+from tests.faults.conftest import quiet_outings, wait_for
 from tests.faults.tasks import QUEUE
-from tests.outings.conftest import TOKEN, FakeX
 from tests.processes import worker_process
-from tests.tasking.tasks import redis
 from voterroll import rolls
 from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
@@ -43,29 +41,16 @@ def queues_empty(url: str, *names: str) -> bool:
 
 @pytest.mark.faults
 def test_an_announcement_delivered_twice_is_tweeted_once(
-    faults_env, own_rabbitmq, publish, httpserver, django_user_model, fault_row
+    faults_env, own_rabbitmq, publish, x_api, x_api_env, django_user_model, fault_row
 ):
     outings = 5
-    x_api = FakeX(httpserver)
-    redis().delete("ratelimit:outings.post_tweet")
     user = django_user_model.objects.create_user("faults", password="a-long-test-password")
-    # bulk_create: no post_save, so nothing is published to the machine's broker.
-    created = Outing.objects.bulk_create(
-        Outing(
-            title=f"Outing {n}",
-            place="Parc Monceau",
-            starts_at=timezone.now() + timedelta(hours=2),
-            created_by=user,
-        )
-        for n in range(outings)
-    )
+    created, _ = quiet_outings(user, [timezone.now() + timedelta(hours=2)] * outings)
     env = {
         **faults_env,
+        **x_api_env,
         # post_tweet, queued by announce_outing, goes to the notifications queue.
         "WORKER_QUEUES": f"{QUEUE},notifications",
-        "TWEET_BACKEND": "outings.twitter.XBackend",
-        "X_API_BASE_URL": httpserver.url_for("/"),
-        "X_API_BEARER_TOKEN": TOKEN,
     }
 
     started = time.monotonic()

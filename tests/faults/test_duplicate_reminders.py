@@ -8,14 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from outings.models import Outing, Participant, Tweet
+from outings.models import Tweet
 from outings.tasks import post_tweet, send_due_reminders
-from tests.faults.conftest import wait_for
+from tests.faults.conftest import quiet_outings, wait_for
 from tests.faults.tasks import QUEUE
 from tests.faults.test_duplicate_deliveries import publish_twice, queues_empty
-from tests.outings.conftest import TOKEN, FakeX
 from tests.processes import worker_process
-from tests.tasking.tasks import redis
 
 OUTINGS = 3
 PER_OUTING = 3
@@ -23,33 +21,17 @@ PER_OUTING = 3
 
 @pytest.mark.faults
 def test_reminders_delivered_twice_are_tweeted_once_per_participant(
-    faults_env, own_rabbitmq, publish, httpserver, django_user_model, fault_row
+    faults_env, own_rabbitmq, publish, x_api, x_api_env, django_user_model, fault_row
 ):
-    x_api = FakeX(httpserver)
-    redis().delete("ratelimit:outings.post_tweet")
     user = django_user_model.objects.create_user("faults", password="a-long-test-password")
-    # bulk_create: no post_save, so nothing is published to the machine's broker.
-    outings = Outing.objects.bulk_create(
-        Outing(
-            title=f"Outing {n}",
-            place="Parc Monceau",
-            starts_at=timezone.now() + timedelta(hours=2),
-            created_by=user,
-        )
-        for n in range(OUTINGS)
-    )
-    participants = Participant.objects.bulk_create(
-        Participant(outing=outing, name=f"P {n}", handle=f"o{outing.pk}p{n}")
-        for outing in outings
-        for n in range(PER_OUTING)
+    _, participants = quiet_outings(
+        user, [timezone.now() + timedelta(hours=2)] * OUTINGS, participants=PER_OUTING
     )
     env = {
         **faults_env,
+        **x_api_env,
         # post_tweet, queued by send_due_reminders, goes to the notifications queue.
         "WORKER_QUEUES": f"{QUEUE},notifications",
-        "TWEET_BACKEND": "outings.twitter.XBackend",
-        "X_API_BASE_URL": httpserver.url_for("/"),
-        "X_API_BEARER_TOKEN": TOKEN,
     }
     reminders = Tweet.objects.filter(kind=Tweet.Kind.REMINDER)
 

@@ -21,12 +21,10 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from outings.models import Outing, Participant, Tweet
-from tests.faults.conftest import wait_for
+from outings.models import Tweet
+from tests.faults.conftest import quiet_outings, wait_for
 from tests.faults.test_duplicate_deliveries import queues_empty
-from tests.outings.conftest import TOKEN, FakeX
 from tests.processes import beat_process, worker_process
-from tests.tasking.tasks import redis
 
 # 15 simulated minutes in 30 real seconds.
 SIMULATED = timedelta(minutes=15)
@@ -37,10 +35,8 @@ PER_OUTING = 4
 
 @pytest.mark.faults
 def test_two_beats_over_fifteen_simulated_minutes_remind_each_participant_once(
-    faults_env, own_rabbitmq, httpserver, django_user_model, settings, fault_row
+    faults_env, own_rabbitmq, x_api, x_api_env, django_user_model, settings, fault_row
 ):
-    x_api = FakeX(httpserver)
-    redis().delete("ratelimit:outings.post_tweet")
     user = django_user_model.objects.create_user("beats", password="a-long-test-password")
     env = {
         **faults_env,
@@ -48,9 +44,7 @@ def test_two_beats_over_fifteen_simulated_minutes_remind_each_participant_once(
         "OUTING_REMINDER_EVERY_SECONDS": "1",
         # 60 reminders: no cluster rate limit to spread them over 15 real minutes.
         "TWEET_RATE_LIMIT": "",
-        "TWEET_BACKEND": "outings.twitter.XBackend",
-        "X_API_BASE_URL": httpserver.url_for("/"),
-        "X_API_BEARER_TOKEN": TOKEN,
+        **x_api_env,
     }
     job = PeriodicTask.objects.filter(name="outings.send_due_reminders", interval__every=1)
 
@@ -59,21 +53,8 @@ def test_two_beats_over_fifteen_simulated_minutes_remind_each_participant_once(
         wait_for(job.exists, timeout=30, message="the first beat's schedule")
         with beat_process(env):
             start = timezone.now() + settings.OUTING_REMINDER_WINDOW + timedelta(seconds=1)
-            # bulk_create: no post_save, so no announcement is published.
-            outings = Outing.objects.bulk_create(
-                Outing(
-                    title=f"Outing {n}",
-                    place="Parc Monceau",
-                    starts_at=start + n * timedelta(seconds=REAL_SECONDS / OUTINGS),
-                    created_by=user,
-                )
-                for n in range(OUTINGS)
-            )
-            participants = Participant.objects.bulk_create(
-                Participant(outing=outing, name=f"P {n}", handle=f"o{outing.pk}p{n}")
-                for outing in outings
-                for n in range(PER_OUTING)
-            )
+            starts = (start + n * timedelta(seconds=REAL_SECONDS / OUTINGS) for n in range(OUTINGS))
+            _, participants = quiet_outings(user, starts, participants=PER_OUTING)
             began = time.monotonic()
             time.sleep(REAL_SECONDS + 2)
         wait_for(
