@@ -58,15 +58,34 @@ def _worker_pids(pid: int) -> list[int]:
     return pids
 
 
-def _cpu_seconds(pid: int) -> float:
-    """Return the CPU time (user + system) used so far by a process and its children."""
-    ticks = 0
-    for one in _worker_pids(pid):
+def _process_cpu(pid: int) -> float:
+    """Return the CPU time (user + system) of one process and of its reaped children."""
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        # Fields 14-17: utime, stime, and those of reaped (recycled) children.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def _cpu_seconds(pid: int) -> dict[str, float]:
+    """Return CPU seconds used so far by the worker's main process, its pool, and the
+    PostgreSQL and RabbitMQ processes of this machine: where a run's CPU went."""
+    pids = _worker_pids(pid)
+    services = {"postgres": 0.0, "rabbitmq": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            # Fields 14-17: utime, stime, and those of reaped (recycled) children.
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += sum(int(value) for value in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            command = (entry / "comm").read_text().strip()
+            if command in ("postgres", "postmaster"):
+                services["postgres"] += _process_cpu(int(entry.name))
+            elif command in ("beam.smp", "erl_child_setup"):
+                services["rabbitmq"] += _process_cpu(int(entry.name))
+    return {
+        "main": _process_cpu(pid),
+        "pool": sum(_process_cpu(child) for child in pids[1:]),
+        **services,
+    }
 
 
 def main() -> None:
@@ -185,7 +204,8 @@ def main() -> None:
                 sys.exit(f"{strategy}: run {run.id} ended {run.state}: {run.error}")
             # Results are stored as each task ends; let the last writes land.
             time.sleep(0.5)
-            worker_cpu = _cpu_seconds(worker.pid) - cpu_before
+            cpu_after = _cpu_seconds(worker.pid)
+            cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
             phases = run.phase_seconds()
             metadata = json.loads((media / run.metadata_file).read_text())
             outputs[strategy] = {entry["path"]: entry["sha256"] for entry in metadata["files"]}
@@ -201,7 +221,8 @@ def main() -> None:
                     "assign_seconds": round(phases["assigning"] or 0, 3),
                     "phase_seconds": {k: round(v or 0, 3) for k, v in phases.items()},
                     "child_peak_rss_mib_by_quarter": child_by_quarter,
-                    "worker_cpu_seconds": round(worker_cpu, 2),
+                    "worker_cpu_seconds": round(cpu["main"] + cpu["pool"], 2),
+                    "cpu_seconds": cpu,
                 }
             )
         main_kib, child_kib = _peak_rss_kib(worker.pid)
@@ -264,6 +285,8 @@ def main() -> None:
     for row in rows:
         phases = ", ".join(f"{name} {sec:.2f}" for name, sec in row["phase_seconds"].items())
         print(f"{row['strategy']} phases (s): {phases}")
+        where = ", ".join(f"{name} {sec:.2f}" for name, sec in row["cpu_seconds"].items())
+        print(f"{row['strategy']} CPU (s): worker {where}")
         quarters = ", ".join(
             f"{25 * q}% {mib} MiB"
             for q, mib in sorted(row["child_peak_rss_mib_by_quarter"].items())
