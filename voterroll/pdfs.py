@@ -7,6 +7,7 @@ import io
 import os
 import re
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,11 +86,12 @@ def _shaped(text: str) -> str:
     return get_display(arabic_reshaper.reshape(text))
 
 
-def _write_unnamed(temporary: Path, data: bytes) -> bool:
-    """Write data to a file with no name, then name it ``temporary``; False if unsupported.
+def _write_unnamed(temporary: Path, chunks: Iterable[bytes]) -> bool:
+    """Write chunks to a file with no name, then name it ``temporary``; False if unsupported.
 
     Until it is linked the file exists only through this process: a writer killed
     mid-write (SIGKILL, the OOM killer) leaves nothing on disk. Linux only (O_TMPFILE).
+    Nothing is read from ``chunks`` when this returns False.
     """
     flag = getattr(os, "O_TMPFILE", 0)
     if not flag or not Path("/proc/self/fd").is_dir():
@@ -101,7 +103,8 @@ def _write_unnamed(temporary: Path, data: bytes) -> bool:
     folder = os.open(temporary.parent, os.O_RDONLY | os.O_DIRECTORY)
     try:
         with os.fdopen(fd, "wb", closefd=False) as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
         # A directory fd makes os.link use linkat(AT_SYMLINK_FOLLOW), which follows the
         # /proc link to the unnamed file; plain link() would not.
         os.link(f"/proc/self/fd/{fd}", temporary.name, dst_dir_fd=folder, follow_symlinks=True)
@@ -111,22 +114,34 @@ def _write_unnamed(temporary: Path, data: bytes) -> bool:
     return True
 
 
-def write_atomically(path: Path, data: bytes, *, pages: int) -> WrittenFile:
-    """Write data under a temporary name and rename it, so no reader sees half a file.
+def write_atomically(path: Path, data: bytes | Iterable[bytes], *, pages: int) -> WrittenFile:
+    """Write data (bytes, or chunks of them) under a temporary name and rename it, so no
+    reader sees half a file; the size and sha256 are taken while writing.
 
     The temporary name exists only between a link and a rename (see _write_unnamed), so
     a writer killed at any moment leaves either the old file or the new one, and no
     temporary file behind.
     """
+    digest, size = hashlib.sha256(), 0
+
+    def measured() -> Iterator[bytes]:
+        nonlocal size
+        for chunk in (data,) if isinstance(data, bytes) else data:
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        if not _write_unnamed(temporary, data):
-            temporary.write_bytes(data)
+        if not _write_unnamed(temporary, measured()):
+            with temporary.open("wb") as handle:
+                for chunk in measured():
+                    handle.write(chunk)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-    return WrittenFile(path, pages, len(data), hashlib.sha256(data).hexdigest())
+    return WrittenFile(path, pages, size, digest.hexdigest())
 
 
 def _font(arabic: bool, bold: bool = False) -> str:

@@ -1,5 +1,6 @@
 """Station books, door signs and center lists, read back with pypdf."""
 
+import hashlib
 import io
 import unicodedata
 
@@ -126,3 +127,15 @@ def test_atomic_write_leaves_only_the_final_file(tmp_path):
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["book.pdf"]
     assert written.bytes == 10
     assert len(written.sha256) == 64
+
+
+def test_atomic_write_takes_chunks_and_measures_what_it_wrote(tmp_path):
+    chunks = (part.encode() for part in ["%PDF-1.4 ", "é", " end"])
+
+    written = pdfs.write_atomically(tmp_path / "book.pdf", chunks, pages=1)
+
+    data = (tmp_path / "book.pdf").read_bytes()
+    assert data == "%PDF-1.4 é end".encode()
+    assert written.bytes == len(data)
+    assert written.sha256 == hashlib.sha256(data).hexdigest()
+    assert [p.name for p in tmp_path.iterdir()] == ["book.pdf"]

@@ -288,3 +288,22 @@ def test_a_failed_step_names_a_time_limit_and_a_messageless_error_in_the_run_err
     assert tasks._reason(SoftTimeLimitExceeded()) == "it took longer than its time limit"
     assert tasks._reason(KeyError()) == "KeyError"
     assert tasks._reason(ValueError("bad center")) == "bad center"
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [],
+        [
+            {"path": "C001/station-001.pdf", "center": "مركز", "station": 1, "voters": 3},
+            {"path": "C001/stations.pdf", "center": "C001", "station": None, "voters": 3},
+        ],
+    ],
+)
+def test_metadata_is_streamed_as_the_same_json_as_one_dump(entries):
+    header = {"run": 7, "strategy": "per_station", "pages": 12}
+
+    streamed = b"".join(rolls.metadata_json(header, iter(entries)))
+
+    dumped = json.dumps({**header, "files": entries}, indent=2, ensure_ascii=False)
+    assert streamed == dumped.encode()
