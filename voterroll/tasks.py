@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from celery import chain, chord, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 
 from tasking.base import task
 from tasking.results import DATABASE_DOWN
@@ -18,6 +21,7 @@ from voterroll.models import RollRun, Station
 
 logger = logging.getLogger(__name__)
 Strategy = RollRun.Strategy
+Result = TypeVar("Result")
 
 # A database outage is not the run's fault: the task is retried with jittered backoff
 # (about 2, 4, 8 ... 60 s; ten tries ride out several minutes) instead of failing the run.
@@ -55,6 +59,35 @@ def _failing_run(run_id: int, step: str) -> Iterator[None]:
         raise
 
 
+def _riding_out_database_outages(step: Callable[[], Result]) -> Result:
+    """Run ``step``, retrying it in place while the database is down.
+
+    For a task called inside another one (``celery.starmap`` calls render_station per
+    station in its own task): Celery's retry re-raises there instead of sending the task
+    again, which would end the whole starmap and leave the run to the sweeper. Same
+    tries and backoff as RETRY_WHILE_DATABASE_DOWN.
+    """
+    options = RETRY_WHILE_DATABASE_DOWN
+    retries = 0
+    while True:
+        try:
+            return step()
+        except DATABASE_DOWN:
+            if retries >= options["max_retries"]:
+                raise
+            # The broken connection is closed; the next query opens a new one.
+            close_old_connections()
+            time.sleep(
+                get_exponential_backoff_interval(
+                    options["retry_backoff"],
+                    retries,
+                    options["retry_backoff_max"],
+                    options["retry_jitter"],
+                )
+            )
+            retries += 1
+
+
 def record_killed(exc: BaseException, run_id: int, *args, **kwargs) -> None:
     """Fail the run when one of its tasks was killed rather than ending by itself."""
     if isinstance(exc, TimeLimitExceeded):
@@ -73,6 +106,8 @@ def record_killed(exc: BaseException, run_id: int, *args, **kwargs) -> None:
 def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
     """Draw one station's book and door sign; return {file, pages}, never PDF bytes."""
     with _failing_run(run_id, f"Station {station_id} could not be drawn"):
+        if render_station.request.called_directly:
+            return _riding_out_database_outages(lambda: rolls.render_station(station_id))
         return rolls.render_station(station_id)
 
 
