@@ -9,7 +9,10 @@ Usage (needs PostgreSQL and RabbitMQ; the database's voters and runs are REPLACE
 It seeds the voters, starts one ``bin/worker`` with ``--workers`` prefork processes on a
 fresh RabbitMQ vhost of its own, runs every strategy from "run started" to "zip ready",
 then renders the same station books in this one process: that time divided by the
-worker count is the ideal no strategy can beat. Prints a table and writes
+worker count is the ideal no strategy can beat. Each run's CPU is split into the worker's
+main process, its pool, PostgreSQL and RabbitMQ; all of it divided by the machine's cores
+is the run's CPU floor, which counts everything the ideal leaves out (station queries,
+result rows, the chord's votes, door signs, the broker). Prints a table and writes
 ``bench/results/rollgen-<voters>.json``.
 """
 
@@ -23,6 +26,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,6 +101,12 @@ def main() -> None:
     parser.add_argument("--strategies", default=",".join(STRATEGIES))
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every strategy and the ideal this many times, in turn; print medians",
+    )
+    parser.add_argument(
         "--no-ideal",
         action="store_true",
         help="skip drawing every book in this process (minutes at a million voters)",
@@ -124,10 +134,8 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
-    from django_celery_results.models import TaskResult
 
-    from voterroll import pdfs, tasks
-    from voterroll.models import RollRun, Station
+    from voterroll import pdfs
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
@@ -166,8 +174,9 @@ def main() -> None:
         stderr=subprocess.STDOUT,
     )
     rows: list[dict] = []
+    ideals: list[dict] = []
     outputs: dict[str, dict[str, str]] = {}
-    main_peak_kib = child_peak_kib = 0
+    peaks = {"main": 0, "child": 0}
     started = time.perf_counter()
     try:
         while (
@@ -177,56 +186,36 @@ def main() -> None:
             if worker.poll() is not None or time.perf_counter() - started > 60:
                 sys.exit(f"worker did not start:\n{Path(log.name).read_text()}")
             time.sleep(0.2)
-        for strategy in options.strategies.split(","):
-            before = TaskResult.objects.count()
-            cpu_before = _cpu_seconds(worker.pid)
-            started = time.perf_counter()
-            run = tasks.enqueue_run(strategy=strategy)
-            polls = 0
-            # The largest child's high-water mark when a quarter, half, ... of the
-            # stations were drawn: flat if a task leaves nothing behind.
-            child_by_quarter: dict[int, int] = {}
-            while run.is_active and time.perf_counter() - started < options.timeout:
-                time.sleep(0.02)
-                run.refresh_from_db()
-                polls += 1
-                # Sampled while running: a child recycled after max-tasks-per-child takes
-                # its high-water mark with it.
-                if polls % 10 == 0:
-                    main_kib, child_kib = _peak_rss_kib(worker.pid)
-                    main_peak_kib = max(main_peak_kib, main_kib)
-                    child_peak_kib = max(child_peak_kib, child_kib)
-                    if run.stations_count:
-                        quarter = 4 * run.stations_done // run.stations_count
-                        child_by_quarter.setdefault(quarter, child_kib // 1024)
-            wall = time.perf_counter() - started
-            if run.state != RollRun.State.DONE:
-                sys.exit(f"{strategy}: run {run.id} ended {run.state}: {run.error}")
-            # Results are stored as each task ends; let the last writes land.
-            time.sleep(0.5)
-            cpu_after = _cpu_seconds(worker.pid)
-            cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
-            phases = run.phase_seconds()
-            metadata = json.loads((media / run.metadata_file).read_text())
-            outputs[strategy] = {entry["path"]: entry["sha256"] for entry in metadata["files"]}
-            rows.append(
-                {
-                    "strategy": strategy,
-                    "wall_seconds": round(wall, 3),
-                    "tasks_sent": TaskResult.objects.count() - before,
-                    "stations": run.stations_count,
-                    "pages": run.pages_count,
-                    "voters": run.voters_count,
-                    "voters_per_second": round(run.voters_count / wall),
-                    "assign_seconds": round(phases["assigning"] or 0, 3),
-                    "phase_seconds": {k: round(v or 0, 3) for k, v in phases.items()},
-                    "child_peak_rss_mib_by_quarter": child_by_quarter,
-                    "worker_cpu_seconds": round(cpu["main"] + cpu["pool"], 2),
-                    "cpu_seconds": cpu,
-                }
-            )
+        for round_number in range(1, options.rounds + 1):
+            this_round = []
+            for strategy in options.strategies.split(","):
+                row, outputs[strategy] = _run_strategy(
+                    strategy, worker.pid, media, options.timeout, peaks
+                )
+                this_round.append({"round": round_number, **row})
+            single = next((r for r in this_round if r["strategy"] == "single"), None)
+            ideal = None
+            if not options.no_ideal:
+                # The ideal of this round, drawn while the worker idles: each round's
+                # strategies are compared with what this machine could do at that time.
+                one_process, one_process_cpu = _draw_every_book(_last_books())
+                ideal = one_process / options.workers
+                ideals.append(
+                    {
+                        "round": round_number,
+                        "ideal_seconds": round(ideal, 3),
+                        "one_process_render_seconds": round(one_process, 3),
+                        "one_process_render_cpu_seconds": round(one_process_cpu, 3),
+                    }
+                )
+            for row in this_round:
+                row["times_ideal"] = round(row["wall_seconds"] / ideal, 2) if ideal else None
+                row["speedup_vs_single"] = (
+                    round(single["wall_seconds"] / row["wall_seconds"], 2) if single else None
+                )
+            rows += this_round
         main_kib, child_kib = _peak_rss_kib(worker.pid)
-        main_peak_kib, child_peak_kib = max(main_peak_kib, main_kib), max(child_peak_kib, child_kib)
+        peaks["main"], peaks["child"] = max(peaks["main"], main_kib), max(peaks["child"], child_kib)
     finally:
         worker.terminate()
         worker.wait(30)
@@ -238,66 +227,19 @@ def main() -> None:
     if differing:
         sys.exit(f"strategies {', '.join(differing)} wrote other files than {next(iter(outputs))}")
 
-    # The ideal: the same station books drawn back to back in one warm process.
-    last = RollRun.objects.filter(state=RollRun.State.DONE).order_by("-id").first()
-    books = list(Station.objects.filter(run=last).select_related("center", "run"))
-    ideal = one_process = one_process_cpu = None
+    books = _last_books()
     biggest = max(books, key=lambda s: s.voter_count)
-    if not options.no_ideal:
-        pdfs.render_station_book(books[0])
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for station in books:
-            pdfs.render_station_book(station)
-        one_process = time.perf_counter() - started
-        one_process_cpu = time.process_time() - cpu_started
-        ideal = one_process / options.workers
     started = time.perf_counter()
     pdfs.render_station_book(biggest)
     biggest_seconds = time.perf_counter() - started
 
-    single = next((r["wall_seconds"] for r in rows if r["strategy"] == "single"), None)
-    header = f"{'strategy':<12} {'wall s':>8} {'x ideal':>8} {'x faster than single':>21} "
-    header += f"{'tasks':>7} {'pages':>7} {'voters/s':>9} {'assign s':>9} {'worker CPU s':>13}"
-    print(
-        f"\n{options.voters} voters, {centers} centers, {len(books)} stations, "
-        f"{options.workers} worker processes (seeding {seed_seconds:.1f} s)"
-    )
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        row["times_ideal"] = round(row["wall_seconds"] / ideal, 2) if ideal else None
-        row["speedup_vs_single"] = round(single / row["wall_seconds"], 2) if single else None
-        times_ideal = f"{row['times_ideal']:>8.2f}" if ideal else f"{'-':>8}"
-        print(
-            f"{row['strategy']:<12} {row['wall_seconds']:>8.2f} {times_ideal} "
-            f"{row['speedup_vs_single'] or 0:>21.2f} {row['tasks_sent']:>7} {row['pages']:>7} "
-            f"{row['voters_per_second']:>9} {row['assign_seconds']:>9.2f} "
-            f"{row['worker_cpu_seconds']:>13.2f}"
-        )
-    if ideal:
-        print(
-            f"{'ideal':<12} {ideal:>8.2f} {'1.00':>8} {'':>21} {'':>7} {'':>7} "
-            f"{round(options.voters / ideal):>9}"
-        )
-        print(
-            f"one process rendering every book: {one_process:.2f} s ({one_process_cpu:.2f} s CPU)"
-        )
-    for row in rows:
-        phases = ", ".join(f"{name} {sec:.2f}" for name, sec in row["phase_seconds"].items())
-        print(f"{row['strategy']} phases (s): {phases}")
-        where = ", ".join(f"{name} {sec:.2f}" for name, sec in row["cpu_seconds"].items())
-        print(f"{row['strategy']} CPU (s): worker {where}")
-        quarters = ", ".join(
-            f"{25 * q}% {mib} MiB"
-            for q, mib in sorted(row["child_peak_rss_mib_by_quarter"].items())
-        )
-        print(f"{row['strategy']} largest pool child's peak RSS by stations drawn: {quarters}")
+    _print_table(options, centers, len(books), seed_seconds, rows, ideals)
     if len(outputs) > 1:
         print(f"every strategy wrote the same {len(first)} files, byte for byte (sha256 compared)")
     print(
         f"biggest station ({biggest.voter_count} voters) {biggest_seconds * 1000:.0f} ms; "
-        f"worker peak RSS: main process {main_peak_kib / 1024:.0f} MiB, largest pool child "
-        f"{child_peak_kib / 1024:.0f} MiB"
+        f"worker peak RSS: main process {peaks['main'] / 1024:.0f} MiB, largest pool child "
+        f"{peaks['child'] / 1024:.0f} MiB"
     )
 
     results.write(
@@ -306,18 +248,172 @@ def main() -> None:
             "voters": options.voters,
             "centers": centers,
             "workers": options.workers,
+            "rounds": options.rounds,
             "seed_seconds": round(seed_seconds, 3),
-            "ideal_seconds": ideal and round(ideal, 3),
-            "one_process_render_seconds": one_process and round(one_process, 3),
-            "one_process_render_cpu_seconds": one_process_cpu and round(one_process_cpu, 3),
+            "ideals": ideals,
             "biggest_station_voters": biggest.voter_count,
             "biggest_station_seconds": round(biggest_seconds, 4),
-            "worker_peak_rss_kib": max(main_peak_kib, child_peak_kib),
-            "worker_main_peak_rss_kib": main_peak_kib,
-            "worker_child_peak_rss_kib": child_peak_kib,
+            "worker_peak_rss_kib": max(peaks.values()),
+            "worker_main_peak_rss_kib": peaks["main"],
+            "worker_child_peak_rss_kib": peaks["child"],
             "strategies": rows,
         },
     )
+
+
+def _run_strategy(
+    strategy: str, worker_pid: int, media: Path, timeout: float, peaks: dict[str, int]
+) -> tuple[dict, dict[str, str]]:
+    """Run one roll from "run started" to "zip ready"; return its row and files' hashes."""
+    from django_celery_results.models import TaskResult
+
+    from voterroll import tasks
+    from voterroll.models import RollRun
+
+    before = TaskResult.objects.count()
+    cpu_before = _cpu_seconds(worker_pid)
+    started = time.perf_counter()
+    run = tasks.enqueue_run(strategy=strategy)
+    polls = 0
+    # The largest child's high-water mark when a quarter, half, ... of the
+    # stations were drawn: flat if a task leaves nothing behind.
+    child_by_quarter: dict[int, int] = {}
+    while run.is_active and time.perf_counter() - started < timeout:
+        time.sleep(0.02)
+        run.refresh_from_db()
+        polls += 1
+        # Sampled while running: a child recycled after max-tasks-per-child takes
+        # its high-water mark with it.
+        if polls % 10 == 0:
+            main_kib, child_kib = _peak_rss_kib(worker_pid)
+            peaks["main"] = max(peaks["main"], main_kib)
+            peaks["child"] = max(peaks["child"], child_kib)
+            if run.stations_count:
+                quarter = 4 * run.stations_done // run.stations_count
+                child_by_quarter.setdefault(quarter, child_kib // 1024)
+    wall = time.perf_counter() - started
+    if run.state != RollRun.State.DONE:
+        sys.exit(f"{strategy}: run {run.id} ended {run.state}: {run.error}")
+    # Results are stored as each task ends; let the last writes land.
+    time.sleep(0.5)
+    cpu_after = _cpu_seconds(worker_pid)
+    cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
+    phases = run.phase_seconds()
+    metadata = json.loads((media / run.metadata_file).read_text())
+    row = {
+        "strategy": strategy,
+        "wall_seconds": round(wall, 3),
+        "tasks_sent": TaskResult.objects.count() - before,
+        "stations": run.stations_count,
+        "pages": run.pages_count,
+        "voters": run.voters_count,
+        "voters_per_second": round(run.voters_count / wall),
+        "assign_seconds": round(phases["assigning"] or 0, 3),
+        "phase_seconds": {k: round(v or 0, 3) for k, v in phases.items()},
+        "child_peak_rss_mib_by_quarter": child_by_quarter,
+        "worker_cpu_seconds": round(cpu["main"] + cpu["pool"], 2),
+        "cpu_seconds": cpu,
+        # No schedule on this machine's cores can beat all that CPU divided
+        # among them: the floor this strategy's wall time is measured against.
+        "cpu_floor_seconds": round(sum(cpu.values()) / os.cpu_count(), 3),
+    }
+    return row, {entry["path"]: entry["sha256"] for entry in metadata["files"]}
+
+
+def _last_books() -> list:
+    from voterroll.models import RollRun, Station
+
+    last = RollRun.objects.filter(state=RollRun.State.DONE).order_by("-id").first()
+    return list(Station.objects.filter(run=last).select_related("center", "run"))
+
+
+def _draw_every_book(books: list) -> tuple[float, float]:
+    """Draw the station books back to back in this warm process: (seconds, CPU seconds)."""
+    from voterroll import pdfs
+
+    pdfs.render_station_book(books[0])
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for station in books:
+        pdfs.render_station_book(station)
+    return time.perf_counter() - started, time.process_time() - cpu_started
+
+
+def _spread(values: list[float], digits: int = 2) -> str:
+    """The median, and the range when there are several values."""
+    values = sorted(values)
+    median = statistics.median(values)
+    if len(values) == 1:
+        return f"{median:.{digits}f}"
+    return f"{median:.{digits}f} ({values[0]:.{digits}f}-{values[-1]:.{digits}f})"
+
+
+def _print_table(options, centers: int, stations: int, seed_seconds: float, rows, ideals):
+    """Print each strategy's median over the rounds, with the range when there are several."""
+    rounds = f", median of {options.rounds} rounds (range)" if options.rounds > 1 else ""
+    print(
+        f"\n{options.voters} voters, {centers} centers, {stations} stations, "
+        f"{options.workers} worker processes (seeding {seed_seconds:.1f} s){rounds}"
+    )
+    # (title, key, decimals, with range): ranges only where rounds are compared.
+    columns = [
+        ("strategy", "strategy", 0, False),
+        ("wall s", "wall_seconds", 2, True),
+        ("x ideal", "times_ideal", 2, True),
+        ("x faster than single", "speedup_vs_single", 2, True),
+        ("CPU floor s", "cpu_floor_seconds", 2, True),
+        ("worker CPU s", "worker_cpu_seconds", 2, False),
+        ("assign s", "assign_seconds", 2, False),
+        ("tasks", "tasks_sent", 0, False),
+        ("pages", "pages", 0, False),
+        ("voters/s", "voters_per_second", 0, False),
+    ]
+    table = []
+    for strategy in dict.fromkeys(row["strategy"] for row in rows):
+        mine = [row for row in rows if row["strategy"] == strategy]
+        cells = [strategy]
+        for _, key, digits, ranged in columns[1:]:
+            values = [row[key] for row in mine if row[key] is not None]
+            if not values:
+                cells.append("-")
+            elif ranged:
+                cells.append(_spread(values, digits))
+            else:
+                cells.append(f"{statistics.median(values):.{digits}f}")
+        table.append(cells)
+    if ideals:
+        ideal_seconds = [entry["ideal_seconds"] for entry in ideals]
+        table.append(["ideal", _spread(ideal_seconds), "1.00"] + [""] * (len(columns) - 3))
+    widths = [
+        max(len(column[0]), *(len(cells[i]) for cells in table)) for i, column in enumerate(columns)
+    ]
+    line = "  ".join(column[0].rjust(width) for column, width in zip(columns, widths, strict=True))
+    print(line)
+    print("-" * len(line))
+    for cells in table:
+        print("  ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True)))
+    if ideals:
+        one_process = [entry["one_process_render_seconds"] for entry in ideals]
+        one_cpu = [entry["one_process_render_cpu_seconds"] for entry in ideals]
+        print(
+            f"one process drawing every book: {_spread(one_process)} s ({_spread(one_cpu)} s CPU)"
+        )
+    for strategy in dict.fromkeys(row["strategy"] for row in rows):
+        mine = [row for row in rows if row["strategy"] == strategy]
+        phases = ", ".join(
+            f"{name} {_spread([row['phase_seconds'][name] for row in mine])}"
+            for name in mine[0]["phase_seconds"]
+        )
+        print(f"{strategy} phases (s): {phases}")
+        where = ", ".join(
+            f"{name} {_spread([row['cpu_seconds'][name] for row in mine])}"
+            for name in mine[0]["cpu_seconds"]
+        )
+        print(f"{strategy} CPU (s): worker {where}")
+        quarters = ", ".join(
+            f"{25 * q}% {mib} MiB"
+            for q, mib in sorted(mine[-1]["child_peak_rss_mib_by_quarter"].items())
+        )
+        print(f"{strategy} largest pool child's peak RSS by stations drawn: {quarters}")
 
 
 if __name__ == "__main__":
