@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
+from django_celery_results.managers import TaskResultManager
+from django_celery_results.models import TaskResult
 
 
 class TaskLock(models.Model):
@@ -110,3 +112,62 @@ class ChordVote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} in {self.group_id}"
+
+
+class ResultWriter(TaskResultManager):
+    """Writes a task's result in one statement: an insert that updates the row if it exists.
+
+    django-celery-results reads the row, then inserts or saves it in a transaction: four
+    round trips and two commits for every task. The row of a task that recorded STARTED
+    keeps its ``date_started`` and ``date_created``, as there.
+    """
+
+    def store_result(
+        self,
+        content_type,
+        content_encoding,
+        task_id,
+        result,
+        status,
+        traceback=None,
+        meta=None,
+        periodic_task_name=None,
+        task_name=None,
+        task_args=None,
+        task_kwargs=None,
+        worker=None,
+        using=None,
+        **kwargs,
+    ):
+        fields = {
+            "status": status,
+            "result": result,
+            "traceback": traceback,
+            "meta": meta,
+            "content_encoding": content_encoding,
+            "content_type": content_type,
+            "periodic_task_name": periodic_task_name,
+            "task_name": task_name,
+            "task_args": task_args,
+            "task_kwargs": task_kwargs,
+            "worker": worker,
+        }
+        if "date_started" in kwargs:
+            fields["date_started"] = kwargs["date_started"]
+        row = self.model(task_id=task_id, **fields)
+        self.using(using).bulk_create(
+            [row],
+            update_conflicts=True,
+            unique_fields=["task_id"],
+            update_fields=[*fields, "date_done"],
+        )
+        return row
+
+
+class StoredResult(TaskResult):
+    """django-celery-results' task result, written by ResultWriter (tasking/results.py)."""
+
+    objects = ResultWriter()
+
+    class Meta:
+        proxy = True

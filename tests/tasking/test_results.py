@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from celery import states
-from django_celery_results.models import ChordCounter
+from django_celery_results.models import ChordCounter, TaskResult
 
 from project.celery import app
 from tasking.models import ChordVote
@@ -71,3 +71,27 @@ def test_an_immutable_callback_fails_when_a_header_task_failed():
     result = app.AsyncResult(callback.id)
     assert result.state == states.FAILURE
     assert "ended FAILURE" in str(result.result)
+
+
+def test_a_result_is_written_over_its_started_row_keeping_when_it_started():
+    task_id = str(uuid.uuid4())
+    app.backend.store_result(task_id, None, states.STARTED)
+    started = TaskResult.objects.get(task_id=task_id)
+
+    app.backend.store_result(task_id, 42, states.SUCCESS)
+
+    row = TaskResult.objects.get(task_id=task_id)
+    assert (row.status, row.result) == (states.SUCCESS, "42")
+    assert row.date_started == started.date_started
+    assert started.date_started is not None
+    assert row.date_created == started.date_created
+    assert row.date_done >= started.date_done
+    assert app.AsyncResult(task_id).get(timeout=5) == 42
+
+
+def test_a_vote_for_a_chord_whose_callback_was_sent_leaves_no_row():
+    request = SimpleNamespace(id=str(uuid.uuid4()), group=str(uuid.uuid4()), chord=add.si(1, 2))
+
+    app.backend.on_chord_part_return(request, states.SUCCESS, None)
+
+    assert not ChordVote.objects.filter(task_id=request.id).exists()
