@@ -209,16 +209,19 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
     # children, plus the 4 threads of the session worker if an earlier test started it.
     assert settled - done_when_cancelled <= 6
     assert run.stations_done == settled < run.stations_count
-    # The waiting ones never ran: the workers drop them as revoked, storing a REVOKED
-    # result for each as it comes off the queue (seconds for a hundred on a busy machine).
+    # The waiting ones draw nothing. The workers drop them as revoked, storing a REVOKED
+    # result as each comes off the queue; the few received between the cancel and the
+    # revoke's arrival find the run cancelled and return None without drawing.
     station_results = TaskResult.objects.filter(task_id__startswith=f"voterroll-{run.id}-station-")
-    expected = run.stations_count - settled - 6
     deadline = time.monotonic() + 30
-    while station_results.filter(status="REVOKED").count() < expected:
-        if time.monotonic() > deadline:
-            statuses = Counter(station_results.values_list("status", flat=True))
-            raise AssertionError(f"{expected} station tasks should be revoked: {statuses}")
+    while station_results.count() < run.stations_count:
+        assert time.monotonic() < deadline, f"{station_results.count()} station results"
         time.sleep(0.2)
+    statuses = Counter(station_results.values_list("status", flat=True))
+    assert statuses["REVOKED"] >= (run.stations_count - settled) // 2, statuses
+    ran = station_results.filter(status="SUCCESS").values_list("task_id", "result")
+    drawn = [task_id for task_id, result in ran if result != "null"]
+    assert len(drawn) == run.stations_done, (drawn, run.stations_done)
 
 
 def test_start_is_enqueued_once_and_only_on_commit(seeded, django_capture_on_commit_callbacks):
