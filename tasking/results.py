@@ -50,17 +50,22 @@ class DatabaseBackend(_DatabaseBackend):
     def on_chord_part_return(self, request, state, result, **kwargs) -> None:
         # The vote is one transaction, so a failed attempt changed nothing and is safe to
         # repeat; one that committed before its connection dropped is not counted again.
-        self._ensure_retryable(self._vote, request)
+        counter = self._ensure_retryable(self._count_vote, request)
+        if counter is not None:
+            # Retried on its own: a vote retried after its commit would find no counter
+            # and send nothing, leaving the callback to a sweeper.
+            self._ensure_retryable(self._send_callback, request, counter)
 
-    def _vote(self, request) -> None:
-        """Count one header task of the chord, once; send the callback after the last."""
+    def _count_vote(self, request) -> ChordCounter | None:
+        """Count one header task of the chord, once; return its counter after the last."""
         task_id, group_id = request.id, request.group
         if not task_id or not group_id:
-            return
-        votes, counters = ChordVote._meta.db_table, ChordCounter._meta.db_table
+            return None
+        quote = connection.ops.quote_name
+        votes, counters = quote(ChordVote._meta.db_table), quote(ChordCounter._meta.db_table)
         now = ChordVote._meta.get_field("counted_at").get_db_prep_value(timezone.now(), connection)
-        # Two statements for a vote, with RETURNING (PostgreSQL, SQLite 3.35+): the ORM's
-        # lock, get_or_create and save took six, each a round trip.
+        # Two statements for a vote, with RETURNING (PostgreSQL, SQLite 3.35+, checked at
+        # start by tasking.checks): the ORM's lock, get_or_create and save took six.
         insert_vote = (
             f"INSERT INTO {votes} (task_id, group_id, counted_at) "  # noqa: S608 - table names
             "VALUES (%s, %s, %s) ON CONFLICT (task_id) DO NOTHING RETURNING id"
@@ -77,19 +82,22 @@ class DatabaseBackend(_DatabaseBackend):
                 logger.warning(
                     "chord %s: %s already counted; not counting it again", group_id, task_id
                 )
-                return
+                return None
             # The counter's row lock orders the votes of this chord.
             cursor.execute(count_down, [group_id])
             remaining = cursor.fetchone()
             if remaining is None:
                 logger.info("chord %s: no counter; its callback was already sent", group_id)
                 transaction.set_rollback(True)  # and no vote left behind
-                return
+                return None
             if remaining[0]:
-                return
+                return None
             counter = ChordCounter.objects.get(group_id=group_id)
             counter.delete()
             ChordVote.objects.filter(group_id=group_id).delete()
+        return counter
+
+    def _send_callback(self, request, counter: ChordCounter) -> None:
         header = counter.group_result(app=self.app)
         callback = maybe_signature(request.chord, app=self.app)
         if callback.immutable:

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from celery import states
+from django.db import OperationalError
 from django_celery_results.models import ChordCounter, TaskResult
 
 from project.celery import app
@@ -95,3 +96,25 @@ def test_a_vote_for_a_chord_whose_callback_was_sent_leaves_no_row():
     app.backend.on_chord_part_return(request, states.SUCCESS, None)
 
     assert not ChordVote.objects.filter(task_id=request.id).exists()
+
+
+def test_a_callback_whose_sending_hit_a_database_error_is_sent_on_the_retry(monkeypatch):
+    # The last vote has committed (the counter is gone) when the database drops: retrying
+    # the whole vote would find no counter and send nothing.
+    callback = add.si(20, 22).set(task_id=str(uuid.uuid4()))
+    _, vote = two_task_chord(callback, (1, states.SUCCESS), (2, states.SUCCESS))
+    send = app.backend._send_callback
+    attempts = []
+
+    def dropped_once(request, counter):
+        attempts.append(request.id)
+        if len(attempts) == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return send(request, counter)
+
+    monkeypatch.setattr(app.backend, "_send_callback", dropped_once)
+    vote(0)
+    vote(1)
+
+    assert len(attempts) == 2
+    assert app.AsyncResult(callback.id).get(timeout=30) == 42
