@@ -7,7 +7,14 @@ class TaskingConfig(AppConfig):
     verbose_name = "Background tasks"
 
     def ready(self) -> None:
-        from tasking import connections, generators, health, metrics, progress
+        from tasking import (
+            checks,  # noqa: F401 - registers the system checks
+            connections,
+            generators,
+            health,
+            metrics,
+            progress,
+        )
         from tasking import logging as task_logging
 
         task_logging.install_record_factory()
