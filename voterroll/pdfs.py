@@ -126,7 +126,7 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes], *, pages: int) -
 
     def measured() -> Iterator[bytes]:
         nonlocal size
-        for chunk in (data,) if isinstance(data, bytes) else data:
+        for chunk in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
             digest.update(chunk)
             size += len(chunk)
             yield chunk

@@ -278,6 +278,8 @@ def metadata_json(header: dict, entries: Iterable[dict]) -> Iterator[bytes]:
     million voters that held 7,000 entries and the encoder's copies of them at once.
     """
     # The header's dump ends in "\n}": the files list goes before that brace.
+    if not header:
+        raise ValueError("metadata needs a header")
     yield json.dumps(header, indent=2, ensure_ascii=False)[:-2].encode() + b',\n  "files": ['
     empty = True
     for entry in entries:
@@ -317,9 +319,12 @@ def finalize(run_id: int) -> RollRun | None:
     try:
         with (
             zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive,
-            tempfile.TemporaryFile("w+", encoding="utf-8") as entries,
+            # In the run's folder, unnamed: no memory on a tmpfs /tmp, nothing left behind.
+            tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder) as entries,
+            # Closed if finalize stops midway, so no server-side cursor outlives it.
+            contextlib.closing(_stations_by_center(run_id)) as centers,
         ):
-            for center, stations in _stations_by_center(run_id):
+            for center, stations in centers:
                 for entry in _center_files(folder, center, stations):
                     entry.update(_zip_file(archive, folder / entry["path"], entry["path"], stamp))
                     total_pages += entry["pages"]
