@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from operator import attrgetter
 from pathlib import Path
+from typing import BinaryIO
 
 from celery import current_app
 from django.conf import settings
@@ -203,13 +204,16 @@ def render_all(run_id: int) -> int:
     return _render_in_turn(run_id, stations)
 
 
-def _hash_file(path: Path) -> tuple[int, str]:
+def _hash_file(path: Path, *, copy_to: BinaryIO | None = None) -> tuple[int, str]:
+    """Return a file's size and sha256, writing it to ``copy_to`` on the way if given."""
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
+            if copy_to is not None:
+                copy_to.write(chunk)
     return size, digest.hexdigest()
 
 
@@ -260,15 +264,10 @@ def _center_files(folder: Path, center: Center, stations: list[Station]) -> Iter
 
 def _zip_file(archive: zipfile.ZipFile, source: Path, name: str, stamp: tuple) -> dict:
     """Copy a file into the zip, hashing it on the way: one read per file."""
-    digest, size = hashlib.sha256(), 0
     # PDFs are already compressed, so storing them is as small as deflating, and faster.
-    info = zipfile.ZipInfo(name, date_time=stamp)
-    with source.open("rb") as handle, archive.open(info, "w") as out:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
-    return {"bytes": size, "sha256": digest.hexdigest()}
+    with archive.open(zipfile.ZipInfo(name, date_time=stamp), "w") as out:
+        size, sha256 = _hash_file(source, copy_to=out)
+    return {"bytes": size, "sha256": sha256}
 
 
 def metadata_json(header: dict, entries: Iterable[dict]) -> Iterator[bytes]:
