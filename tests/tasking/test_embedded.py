@@ -195,6 +195,18 @@ def test_a_second_worker_leaves_the_running_workers_messages_alone(embedded):
     assert runs == {0: 1}
 
 
+def test_messages_published_before_the_embedded_redis_is_killed_are_kept(embedded_data):
+    run, messages = "server-killed", 100
+    with embedded_redis(embedded_data.data_dir) as server:
+        finished(embedded_data.publish(run, 0, messages))
+        # No fsync yet, maybe: what a killed server keeps is what it wrote to its file.
+        server.process.kill()
+        server.process.wait()
+
+    with embedded_redis(embedded_data.data_dir):
+        assert embedded_data.client(BROKER_DB).llen("default") == messages
+
+
 class Stack:
     """`make run`'s stack in a process group of its own, stopped as Ctrl-C stops it."""
 
