@@ -11,7 +11,8 @@ after them (``manage.py with_embedded_redis``).
 Redis puts a message a worker received but never acknowledged back in its queue only
 after the visibility timeout (two hours: it must outlast the longest countdown and time
 limit, or slow tasks would run twice). The embedded default runs exactly one worker, so
-a worker starting there puts back at once every such message: they were a dead worker's.
+a worker starting there, when no other worker answers its ping, puts back at once every
+such message: they were a dead worker's.
 """
 
 from __future__ import annotations
