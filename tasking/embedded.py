@@ -183,7 +183,9 @@ def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
             others = other_workers(conn, app, timeout=PEER_PING_TIMEOUT)
         if others:
             # A second worker on the embedded broker (one started by hand): the messages
-            # may be the running one's, so they wait out the visibility timeout.
+            # may be the running one's, so they wait out the visibility timeout. Put back,
+            # one would run twice, and since a put-back message keeps its delivery tag,
+            # the first worker's ack would also drop the copy's record of being unacked.
             logger.warning(
                 "other workers are running (%s): not restoring their messages", ", ".join(others)
             )
