@@ -24,12 +24,13 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
+# with_embedded_redis starts the embedded Redis (REDIS_URL or CELERY_BROKER_URL unset)
+# before the Procfile's processes and stops it after them.
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
 	$(PY) manage.py demo_superuser
 	@echo "Open http://127.0.0.1:8000 (Ctrl-C stops web, worker and beat)"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) manage.py with_embedded_redis honcho start
 
 test: dev
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \

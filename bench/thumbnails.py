@@ -153,13 +153,13 @@ def worker_cpu(pid: int) -> tuple[float, float]:
 
 
 @contextmanager
-def images_worker(concurrency: int) -> Iterator[int]:
-    """Run ``bin/worker`` on the images queue until the block ends; yield its pid once ready."""
+def images_worker(concurrency: int, queues: str = "images") -> Iterator[int]:
+    """Run ``bin/worker`` on ``queues`` until the block ends; yield its pid once ready."""
     name = f"bench-{uuid.uuid4().hex[:6]}"
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "WORKER_QUEUES": "images",
+        "WORKER_QUEUES": queues,
         "WORKER_NAME": name,
         "WORKER_CONCURRENCY": str(concurrency),
     }

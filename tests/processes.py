@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import urlopen
 
+from tasking.embedded import EmbeddedRedis
+
 ROOT = Path(__file__).resolve().parent.parent
 # Production variables that must not leak into an "embedded default" subprocess.
 SERVICE_VARIABLES = ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL")
@@ -159,3 +161,23 @@ def beat_process(env: dict[str, str], *, ready_timeout: float = 60) -> Iterator[
     finally:
         _stop(proc)
         log.close()
+
+
+def embedded_env(data_dir: Path, **overrides: str | None) -> dict[str, str]:
+    """Environment of the embedded default: no production service, data under ``data_dir``."""
+    return project_env(
+        DATA_DIR=str(data_dir),
+        **{name: None for name in SERVICE_VARIABLES},
+        **overrides,
+    )
+
+
+@contextmanager
+def embedded_redis(data_dir: Path) -> Iterator[EmbeddedRedis]:
+    """Run the embedded Redis of DATA_DIR ``data_dir`` (as `make run` does) until the block ends."""
+    server = EmbeddedRedis(data_dir / "redis" / "redis.sock")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,7 +4,10 @@ import logging
 import os
 import time
 
+from django.conf import settings
+
 from tasking.base import task
+from tasking.locks import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -55,3 +58,15 @@ def database_backend_pid(**kwargs) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         return cursor.fetchone()[0]
+
+
+@task(name="tests.count_run", ignore_result=True)
+def count_run(run: str, seq: int, pause: float = 0.0, **kwargs) -> None:
+    """Count a start of message ``seq`` of ``run``, pause, then count a run of it.
+
+    No run-once guard: every delivery that runs is counted, so a duplicate shows.
+    """
+    client = redis_client(settings.REDIS_URL)
+    client.hincrby(f"{run}:starts", str(seq), 1)
+    time.sleep(pause)
+    client.hincrby(f"{run}:runs", str(seq), 1)

@@ -9,7 +9,14 @@ from django.conf import settings
 from django.db import connection
 from kombu import Connection
 
-from tests.processes import beat_process, manage, project_env, web_process, worker_process
+from tests.processes import (
+    beat_process,
+    embedded_env,
+    embedded_redis,
+    manage,
+    web_process,
+    worker_process,
+)
 from tests.tasks import add
 
 
@@ -40,15 +47,13 @@ print("chord total", result.get(timeout=90))
 
 
 def test_embedded_default_completes_a_chord_and_reports_healthy(tmp_path):
-    """`make run`'s stack with no production variable: SQLite and the filesystem broker."""
-    env = project_env(
-        DATA_DIR=str(tmp_path), DATABASE_URL=None, CELERY_BROKER_URL=None, REDIS_URL=None
-    )
+    """`make run`'s stack with no production variable: SQLite and the embedded Redis."""
+    env = embedded_env(tmp_path)
     manage("migrate", "--noinput", env=env, timeout=300)
-    manage("createcachetable", env=env)
 
     # Two prefork processes finishing chord parts at once is what makes SQLite lock.
     with (
+        embedded_redis(tmp_path),
         worker_process(env, args=("--concurrency", "2")),
         beat_process(env),
         web_process(env) as base,
@@ -60,5 +65,7 @@ def test_embedded_default_completes_a_chord_and_reports_healthy(tmp_path):
     assert "chord total 210" in output
     assert status == 200, body
     assert body["checks"]["workers"]["ok"] is True
+    assert body["checks"]["broker"]["detail"].startswith("embedded Redis")
     assert (tmp_path / "db.sqlite3").exists()
-    assert (tmp_path / "broker" / "queue").is_dir()
+    # The broker's messages, the beat heartbeat and the results' locks persisted there.
+    assert (tmp_path / "redis" / "appendonly.aof").stat().st_size > 0

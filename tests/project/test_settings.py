@@ -105,3 +105,26 @@ def test_metrics_count_every_app_by_state(client, settings):
     assert 'backlot_objects{kind="posts",state="failed"} 2.0' in text
     assert 'backlot_objects{kind="tweets",state="sent"} 1.0' in text
     assert 'backlot_objects{kind="roll_runs",state="rendering"} 1.0' in text
+
+
+# --- the embedded default -------------------------------------------------------------
+
+
+def test_the_embedded_broker_is_redis_on_a_socket_with_the_long_visibility_timeout(tmp_path):
+    conf = _celery_conf(DATA_DIR=str(tmp_path), CELERY_BROKER_URL=None, REDIS_URL=None)
+
+    assert conf["options"]["visibility_timeout"] > 3600
+    assert conf["options"]["visibility_timeout"] > conf["time_limit"]
+
+
+def test_a_data_dir_too_deep_for_the_embedded_socket_fails_at_start_saying_what_to_do(tmp_path):
+    deep = tmp_path / ("d" * 100)
+    env = project_env(DATA_DIR=str(deep), REDIS_URL=None)
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+    assert done.returncode != 0
+    assert "DATA_DIR is too deep for the embedded Redis socket" in done.stderr
+    assert "set DATA_DIR to a shorter path" in done.stderr

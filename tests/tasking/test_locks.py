@@ -24,11 +24,9 @@ def wait_for(condition, timeout: float = 30, message: str = "condition") -> None
         time.sleep(0.05)
 
 
-@pytest.fixture(params=["redis", "database"])
-def lock_backend(request, transactional_db) -> locks.LockBackend:
-    if request.param == "redis":
-        return locks.RedisLocks(settings.REDIS_URL)
-    return locks.DatabaseLocks()
+@pytest.fixture
+def lock_backend() -> locks.RedisLocks:
+    return locks.RedisLocks(settings.REDIS_URL)
 
 
 def test_only_one_holder_at_a_time(lock_backend):

@@ -25,12 +25,7 @@ def test_a_malformed_rate_says_what_the_format_is(text):
         ratelimit.parse_rate(text)
 
 
-@pytest.mark.parametrize("use_redis", [True, False], ids=["redis", "database"])
-def test_the_window_admits_r_starts_then_says_how_long_to_wait(
-    use_redis, transactional_db, settings, run
-):
-    if not use_redis:
-        settings.REDIS_URL = ""
+def test_the_window_admits_r_starts_then_says_how_long_to_wait(run):
     rate = ratelimit.Rate(3, 60)
 
     waits = [ratelimit.try_start(run, rate) for _ in range(4)]
