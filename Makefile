@@ -11,6 +11,14 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: run install dev test faults lint format migrations-check worker beat clean
 
+# DEBUG is off unless set. `make run` turns it on for the embedded default (no
+# DATABASE_URL or CELERY_BROKER_URL given); with those set it stays off unless DEBUG=1.
+# The tests run the development shape (their production-mode tests set DEBUG=0 themselves),
+# with the per-install key in DATA_DIR/secret_key like `make run`.
+RUN_DEBUG := $(or $(DEBUG),$(if $(DATABASE_URL)$(CELERY_BROKER_URL),0,1))
+run worker beat: export DEBUG := $(RUN_DEBUG)
+test faults migrations-check: export DEBUG := $(or $(DEBUG),1)
+
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt

@@ -133,6 +133,8 @@ def main() -> None:
     )
     import django
 
+    # DEBUG is off by default; the benchmarks run the development shape, with its key.
+    os.environ.setdefault("DEBUG", "1")
     django.setup()
     from django.core.management import call_command
 

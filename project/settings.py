@@ -8,7 +8,10 @@ filesystem transport and the database cache, all under ``DATA_DIR``. Production 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,19 +48,45 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a deployment that forgets DEBUG=0 must not run in debug mode.
+# `make run` turns it on for the embedded default, `make test` for the test processes.
+DEBUG = env_bool("DEBUG", False)
 
 # Runtime files of the embedded default (SQLite, broker folders) and uploaded media.
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
+
+
+def install_secret_key(path: Path) -> str:
+    """Return the key kept at ``path``, making a random one the first time.
+
+    Processes starting together (web, worker, beat) agree on one key: it is written to a
+    temporary file and linked into place, so the first link wins and every other process
+    reads the winner's key.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. With DEBUG=0 it is required: set SECRET_KEY to a long "
-            "random string (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+            "random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'). "
+            "For development set DEBUG=1 (make run does): a random key is then kept in "
+            "DATA_DIR/secret_key."
         )
-    SECRET_KEY = "insecure-development-key-only-used-while-debug-is-on"  # noqa: S105 - DEBUG only
+    # Development: a key made once per install, never one written in the source.
+    SECRET_KEY = install_secret_key(DATA_DIR / "secret_key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -185,8 +214,9 @@ STORAGES = {
         )
     },
 }
-# Serve uploads from Django itself (fine behind one host; put a CDN or nginx in front at scale).
-SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# Serve MEDIA_ROOT (public thumbnails only) from Django itself while developing; in
+# production a web server or CDN serves it. Nothing private is ever under MEDIA_ROOT.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
