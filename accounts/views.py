@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -18,7 +18,8 @@ class NoticeForm(forms.Form):
     body = forms.CharField(widget=forms.Textarea)
 
 
-@staff_member_required
+@login_required
+@permission_required("accounts.email_all_users", raise_exception=True)
 def email_all(request: HttpRequest) -> HttpResponse:
     """Show the notice form and past jobs; start a job on a valid POST."""
     form = NoticeForm(request.POST or None)
@@ -29,7 +30,8 @@ def email_all(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/email_all.html", {"form": form, "jobs": jobs})
 
 
-@staff_member_required
+@login_required
+@permission_required("accounts.email_all_users", raise_exception=True)
 def email_job(request: HttpRequest, job_id: int) -> HttpResponse:
     """Show one job's progress (the page refreshes itself until the job is done)."""
     job = get_object_or_404(GeneratorJob, pk=job_id, name=EMAIL_ACTIVE_USERS)

@@ -113,6 +113,7 @@ class Tweet(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["state"], name="outings_tweet_state")]
+        permissions = [("retry_tweet", "Can send a failed tweet again")]
 
     def __str__(self) -> str:
         return self.idempotency_key

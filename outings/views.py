@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.db.models import Count
@@ -70,7 +69,8 @@ def timeline(request: HttpRequest) -> HttpResponse:
     return render(request, "outings/timeline.html", {"page": page, "pending": pending})
 
 
-@staff_member_required
+@login_required
+@permission_required("outings.retry_tweet", raise_exception=True)
 @require_POST
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed tweet again."""

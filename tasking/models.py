@@ -171,3 +171,7 @@ class StoredResult(TaskResult):
 
     class Meta:
         proxy = True
+        # The operations pages show task results, tracebacks and worker names.
+        permissions = [
+            ("view_operations", "Can see the Tasks dashboard, /metrics and /healthz details")
+        ]

@@ -113,6 +113,11 @@ class RollRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state"], name="rollrun_state")]
+        # Seeing runs is view_rollrun; these two gate what a run does with personal data.
+        permissions = [
+            ("generate_roll", "Can start and cancel roll generations"),
+            ("download_roll", "Can download roll files (personal data)"),
+        ]
 
     def __str__(self) -> str:
         return f"roll run {self.pk} ({self.strategy}, {self.state})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 
 from tasking.models import GeneratorJob
+from tests.factories import make_staff
 from tests.tasking.test_locks import wait_for
 
 
@@ -30,14 +31,20 @@ def test_staff_email_every_active_user_once_and_watch_the_job_finish(worker, smt
     assert {m["Subject"] for m in smtp_inbox.messages} == {"Hello"}
 
 
-def test_the_page_is_for_staff_only(client, django_user_model):
-    user = django_user_model.objects.create_user("plain", "plain@example.com", "pass-word-1")
-    client.force_login(user)
-
-    response = client.get("/accounts/email-all/")
-
-    assert response.status_code == 302
-    assert "/admin/login/" in response.url
+def test_the_page_needs_the_email_permission(client, django_user_model):
+    assert client.get("/accounts/email-all/").url.startswith("/accounts/login/")
+    for someone in (
+        django_user_model.objects.create_user("plain", "plain@example.com", "pass-word-1"),
+        make_staff("officer", "Roll officers", "Operators"),
+    ):
+        client.force_login(someone)
+        assert client.get("/accounts/email-all/").status_code == 403
+        assert (
+            client.post("/accounts/email-all/", {"subject": "Hi", "body": "x"}).status_code == 403
+        )
+    client.force_login(make_staff("comms", "Communications"))
+    assert client.get("/accounts/email-all/").status_code == 200
+    assert not GeneratorJob.objects.exists()
 
 
 def test_an_empty_subject_is_refused_with_a_message(admin_client):

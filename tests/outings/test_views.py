@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from outings.models import Outing, Participant, Tweet
+from tests.factories import make_staff
 from tests.outings.conftest import wait_until
 
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("staff", password="pw-for-tests", is_staff=True)
+    return make_staff("staff", "Communications", password="pw-for-tests")
 
 
 @pytest.fixture
@@ -133,10 +135,26 @@ def test_retrying_a_tweet_that_is_not_failed_says_so(client, staff, failed_tweet
     assert "is sent, not failed." in response.content.decode()
 
 
-def test_non_staff_cannot_retry(client, user, failed_tweet):
-    client.force_login(user)
+def test_users_without_the_retry_permission_cannot_retry(client, user, failed_tweet):
+    refused = []
+    for someone in (user, make_staff("roll-officer", "Roll officers", "Operators")):
+        client.force_login(someone)
+        assert "Retry</button>" not in client.get(reverse("outings:timeline")).content.decode()
+        refused.append(client.post(reverse("outings:retry", args=[failed_tweet.pk])).status_code)
 
-    client.post(reverse("outings:retry", args=[failed_tweet.pk]))
+    assert refused == [403, 403]
+    failed_tweet.refresh_from_db()
+    assert failed_tweet.state == "failed"
+
+
+def test_the_admin_action_is_offered_only_with_the_retry_permission(client, failed_tweet):
+    viewer = make_staff("viewer")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_tweet"))
+    client.force_login(viewer)
+    changelist = reverse("admin:outings_tweet_changelist")
+
+    assert "retry_failed" not in client.get(changelist).content.decode()
+    client.post(changelist, {"action": "retry_failed", "_selected_action": [failed_tweet.pk]})
 
     failed_tweet.refresh_from_db()
     assert failed_tweet.state == "failed"
