@@ -127,7 +127,7 @@ def main() -> None:
     atexit.register(shutil.rmtree, media, ignore_errors=True)
     os.environ.update(
         CELERY_BROKER_URL=broker,
-        MEDIA_ROOT=str(media),
+        ROLLS_ROOT=str(media),
         DJANGO_SETTINGS_MODULE="project.settings",
         LOG_LEVEL="WARNING",
     )

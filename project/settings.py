@@ -453,6 +453,10 @@ CELERY_BEAT_SCHEDULE["tasking.relay_outbox"] = {
 }
 
 # --- voterroll ---
+# Roll outputs (station books, center lists, metadata.json, the zip) are personal data:
+# kept outside MEDIA_ROOT, where no URL reaches them; only the permission-checked
+# download view (voterroll/views.py) hands them out.
+ROLLS_ROOT = Path(os.environ.get("ROLLS_ROOT") or DATA_DIR / "rolls")
 # 550: the most voters one polling desk can process on election day.
 ROLL_STATION_MAX = env_int("ROLL_STATION_MAX", 550)
 # 25: below this, a gender's voters in a center are too few for a desk of their own.

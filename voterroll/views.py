@@ -109,10 +109,15 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("voterroll.download_roll", raise_exception=True)
 def download(request: HttpRequest, pk: int, name: str) -> FileResponse:
-    """Send one file of a run to staff (rolls are personal data: never under /media/)."""
+    """Send one file of a run (rolls are personal data: under ROLLS_ROOT, never /media/)."""
     run = get_object_or_404(RollRun, pk=pk)
     folder = rolls.run_dir(run.id).resolve()
-    path = (folder / name).resolve()
-    if not path.is_relative_to(folder) or not path.is_file() or path.name.startswith("."):
+    try:
+        path = (folder / name).resolve()
+        found = path.is_relative_to(folder) and path.is_file() and not path.name.startswith(".")
+    except (ValueError, OSError):
+        # A name no file can have: a NUL byte (ValueError), or too long for the filesystem.
+        found = False
+    if not found:
         raise Http404("No such file in this run.")
     return FileResponse(path.open("rb"), as_attachment=path.suffix == ".zip", filename=path.name)
