@@ -103,12 +103,21 @@ def test_a_duplicate_join_shows_the_error(client, make_outing, make_participant)
     assert outing.participants.count() == 1
 
 
-def test_the_timeline_shows_each_tweet_with_its_state_and_error(client, failed_tweet):
-    html = client.get(reverse("outings:timeline")).content.decode()
+def test_the_timeline_shows_each_tweet_with_its_state_and_its_error_to_staff_only(
+    client, failed_tweet, user, staff
+):
+    anonymous = client.get(reverse("outings:timeline")).content.decode()
+    client.force_login(user)
+    signed_in = client.get(reverse("outings:timeline")).content.decode()
+    client.force_login(staff)
+    as_staff = client.get(reverse("outings:timeline")).content.decode()
 
-    assert f'<tr id="tweet-{failed_tweet.pk}" class="tweet failed">' in html
-    assert "X API 401: Unauthorized" in html
-    assert "Retry</button>" not in html
+    for html in (anonymous, signed_in, as_staff):
+        assert f'<tr id="tweet-{failed_tweet.pk}" class="tweet failed">' in html
+    assert "X API 401" not in anonymous
+    assert "X API 401" not in signed_in
+    assert "Retry</button>" not in anonymous + signed_in
+    assert "X API 401: Unauthorized" in as_staff
 
 
 def test_staff_retry_requeues_a_failed_tweet_and_enqueues_it_on_commit(
