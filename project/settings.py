@@ -382,6 +382,12 @@ TWEET_RETRY_BACKOFF_MAX = float(os.environ.get("TWEET_RETRY_BACKOFF_MAX", "600")
 # Tweets sent per window across the whole cluster ("<count>/<window>", empty for none).
 # 50 per 15 minutes stays inside X's posting limits; set it to your X plan's limit.
 TWEET_RATE_LIMIT = os.environ.get("TWEET_RATE_LIMIT", "50/15m")
+# Per account, over a sliding window ("<count>/<window>", tasking/ratelimit.py): 5 outings
+# an hour is more than anyone plans by hand; 30 joins an hour, more than anyone attends.
+OUTING_CREATE_RATE = os.environ.get("OUTING_CREATE_RATE") or "5/1h"
+OUTING_JOIN_RATE = os.environ.get("OUTING_JOIN_RATE") or "30/1h"
+# 200: a bus or a restaurant's room; every participant can be tweeted a reminder.
+OUTING_MAX_PARTICIPANTS = env_int("OUTING_MAX_PARTICIPANTS", 200)
 # Participants are reminded when their outing starts within this many hours.
 OUTING_REMINDER_WINDOW = timedelta(hours=env_int("OUTING_REMINDER_WINDOW_HOURS", 24))
 # Seconds between two runs of the reminder job on beat.

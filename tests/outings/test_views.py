@@ -80,8 +80,9 @@ def test_a_bad_outing_redisplays_the_form_with_its_errors(client, user):
     assert not Outing.objects.exists()
 
 
-def test_anyone_can_join_and_is_listed(client, make_outing):
+def test_a_signed_in_user_joins_and_is_listed(client, make_outing, user):
     outing = make_outing()
+    client.force_login(user)
 
     response = client.post(
         outing.get_absolute_url(), {"name": "Ada", "handle": "@ada"}, follow=True
@@ -93,9 +94,10 @@ def test_anyone_can_join_and_is_listed(client, make_outing):
     assert Participant.objects.get().wants_reminder is False
 
 
-def test_a_duplicate_join_shows_the_error(client, make_outing, make_participant):
+def test_a_duplicate_join_shows_the_error(client, make_outing, make_participant, user):
     outing = make_outing()
     make_participant(outing, handle="ada")
+    client.force_login(user)
 
     response = client.post(outing.get_absolute_url(), {"name": "Ada", "handle": "ada"})
 
