@@ -363,6 +363,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # How long /healthz waits for workers to answer a ping, in seconds.
 HEALTHZ_WORKER_TIMEOUT = float(os.environ.get("HEALTHZ_WORKER_TIMEOUT", "1.5"))
+# /healthz asks the broker and the workers at most once per this many seconds, for every
+# caller of every web process (the answer is shared through the cache); 0 asks every time.
+# 5: fresh enough for a probe every 10-30 s, and probes never pile up on the ping.
+HEALTHZ_CACHE_SECONDS = float(os.environ.get("HEALTHZ_CACHE_SECONDS") or 5)
 
 # --- outings ---
 # Where tweets go: the default only records them in the database (no credentials

@@ -19,13 +19,21 @@ OPERATIONS = "tasking.view_operations"
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Report database, broker, workers, queue coverage and beat; 503 naming what is down."""
+    """Report database, broker, workers, queue coverage and beat; 503 when one is down.
+
+    Anyone sees ok or down per part; operators and the metrics token also see why
+    (exception text, worker names, queues), which would help an attacker map the site.
+    """
     body = health.report(
         app,
         worker_timeout=settings.HEALTHZ_WORKER_TIMEOUT,
         beat_max_age=settings.HEALTHZ_BEAT_MAX_AGE,
+        broker_max_age=settings.HEALTHZ_CACHE_SECONDS,
     )
-    return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+    status = 200 if body["status"] == "ok" else 503
+    if not (request.user.has_perm(OPERATIONS) or _has_metrics_token(request)):
+        body = health.states_only(body)
+    return JsonResponse(body, status=status)
 
 
 def _has_metrics_token(request: HttpRequest) -> bool:

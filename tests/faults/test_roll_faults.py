@@ -170,7 +170,8 @@ def database_check(base: str) -> bool:
             body = json.load(response)
     except HTTPError as error:  # 503: something is down; the body still says what
         body = json.load(error)
-    return body["checks"]["database"]["ok"]
+    # Anonymous: ok or down per part.
+    return body["checks"]["database"] == "ok"
 
 
 @pytest.mark.faults
