@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
 # Production variables that must not leak into an "embedded default" subprocess.
@@ -114,7 +114,10 @@ def web_process(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
     try:
         while True:
             try:
-                with urlopen(f"{base}/", timeout=2):  # noqa: S310 - local test server
+                # Through a TLS-terminating proxy, as production runs it: with DEBUG=0 a
+                # plain-HTTP request is redirected to https://, which nothing serves here.
+                ready = Request(f"{base}/", headers={"X-Forwarded-Proto": "https"})  # noqa: S310
+                with urlopen(ready, timeout=2):  # noqa: S310 - local test server
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
