@@ -443,8 +443,13 @@ FILE_UPLOAD_TEMP_DIR = Path(
 FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 # Post images are the site's only uploads, and every accepted one is kept: stream each
 # straight to a file in FILE_UPLOAD_TEMP_DIR and rename it into place, rather than buffer
-# it in memory and write it out again (Django's default below 2.5 MB).
-FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+# it in memory and write it out again (Django's default below 2.5 MB). The first handler
+# stops reading the body once the files pass POST_MAX_UPLOAD_BYTES, so nothing larger is
+# ever written (a proxy in front should refuse it before that: README, Security).
+FILE_UPLOAD_HANDLERS = [
+    "posts.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- tasking: locks, rate limits, generators, outbox ---
 
