@@ -12,7 +12,9 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-RUN DEBUG=1 python manage.py collectstatic --noinput \
+# bin/collectstatic is also what `make run` runs with DEBUG=0 (and what the production
+# test runs, read from this line): it writes WhiteNoise's manifest.
+RUN bin/collectstatic \
     && useradd --create-home --uid 1000 app \
     && mkdir -p /app/var && chown -R app:app /app/var
 

@@ -11,6 +11,16 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
 .PHONY: run install dev test faults lint format migrations-check worker beat clean
 
+# DEBUG is off unless set. `make run` turns it on for the embedded default (no
+# DATABASE_URL or CELERY_BROKER_URL given); with those set it stays off unless DEBUG=1.
+# With DEBUG=0 `make run` runs the static step (bin/collectstatic, WhiteNoise's manifest);
+# with DEBUG=1 it creates the demo superuser instead.
+# The tests run the development shape (their production-mode tests set DEBUG=0 themselves),
+# with the per-install key in DATA_DIR/secret_key like `make run`.
+RUN_DEBUG := $(or $(DEBUG),$(if $(DATABASE_URL)$(CELERY_BROKER_URL),0,1))
+run worker beat: export DEBUG := $(RUN_DEBUG)
+test faults migrations-check: export DEBUG := $(or $(DEBUG),1)
+
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
@@ -28,7 +38,7 @@ dev: $(VENV)/.dev-installed
 # before the Procfile's processes and stops it after them.
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_superuser
+	$(if $(filter 1 true yes on,$(RUN_DEBUG)),$(PY) manage.py demo_superuser,PATH="$(CURDIR)/$(BIN):$$PATH" bin/collectstatic)
 	@echo "Open http://127.0.0.1:8000 (Ctrl-C stops web, worker and beat)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) manage.py with_embedded_redis honcho start
 

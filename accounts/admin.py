@@ -16,7 +16,10 @@ User = get_user_model()
 class BacklotUserAdmin(UserAdmin):
     actions = ["send_password_reset_emails"]
 
-    @admin.action(description="Send password reset emails")
+    def has_send_password_resets_permission(self, request) -> bool:
+        return request.user.has_perm("accounts.send_password_resets")
+
+    @admin.action(description="Send password reset emails", permissions=["send_password_resets"])
     def send_password_reset_emails(self, request, queryset) -> None:
         """Queue one reset-email task per batch of the selected users, after commit."""
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
@@ -53,13 +55,63 @@ def send_password_resets(*, user_ids: list[int], domain: str, use_https: bool) -
     return sent
 
 
-def send_notice(*, user_ids: list[int], subject: str, body: str) -> int:
-    """Send one plain-text notice to each active user with an address; return how many."""
-    users = get_user_model().objects.filter(pk__in=user_ids, is_active=True).exclude(email="")
-    messages = [EmailMessage(subject, body, to=[user.email]) for user in users.order_by("pk")]
+@dataclass
+class NoticeOutcome:
+    """How one batch of a notice ended, recipient by recipient."""
+
+    sent: list[int] = field(default_factory=list)
+    # (user id, reason): this recipient will never get it (a bad header, a refused address).
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    # Not tried, because the mail server went away mid-batch: worth another try.
+    unsent: list[int] = field(default_factory=list)
+    interruption: OSError | None = None
+
+
+def _for_good(exc: Exception) -> bool:
+    """Whether a send's error is about this message (final) rather than the server (passing)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return True
+    if isinstance(exc, smtplib.SMTPResponseException):
+        # 5xx: the server refuses this message; 4xx: try again later.
+        return exc.smtp_code >= 500
+    # BadHeaderError and other ValueErrors come from the message itself; other OSErrors
+    # (a dropped connection, a timeout) from the server.
+    return not isinstance(exc, OSError)
+
+
+def send_notice(*, user_ids: list[int], subject: str, body: str) -> NoticeOutcome:
+    """Send one plain-text notice to each of the users; say how each send ended.
+
+    Users no longer active or without an address count as failed, with the reason. A
+    connection that cannot be opened raises OSError before anything is sent.
+    """
+    outcome = NoticeOutcome()
+    users = list(
+        get_user_model()
+        .objects.filter(pk__in=user_ids, is_active=True)
+        .exclude(email="")
+        .order_by("pk")
+    )
+    found = {user.pk for user in users}
+    outcome.failed += [
+        (pk, "no longer an active user with an email address") for pk in user_ids if pk not in found
+    ]
     # One connection for the whole batch instead of one per message.
     with get_connection() as connection:
-        return connection.send_messages(messages) or 0
+        for position, user in enumerate(users):
+            message = EmailMessage(subject, body, to=[user.email], connection=connection)
+            try:
+                message.send()
+            except Exception as exc:
+                if not _for_good(exc):
+                    outcome.unsent = [u.pk for u in users[position:]]
+                    outcome.interruption = exc
+                    break
+                logger.warning("notice to user %s failed: %s", user.pk, exc)
+                outcome.failed.append((user.pk, f"{user.email}: {exc}"))
+            else:
+                outcome.sent.append(user.pk)
+    return outcome
 
 
 def active_users(params: dict) -> object:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from celery.utils.time import get_exponential_backoff_interval
+
 from accounts import emails
+from tasking import generators
 from tasking.base import task
 from tasking.generators import ChunkedGenerator, register
 
@@ -23,10 +26,55 @@ def send_password_resets(user_ids: list[int], domain: str, use_https: bool, **kw
     return emails.send_password_resets(user_ids=user_ids, domain=domain, use_https=use_https)
 
 
-@task(name="accounts.email_users", **EMAIL_TASK)
-def email_users(user_ids: list[int], subject: str, body: str, **kwargs) -> int:
-    """Send one notice to each user of one batch."""
-    return emails.send_notice(user_ids=user_ids, subject=subject, body=body)
+# Seconds before the n-th retry of a batch the mail server cut short: about 2**n, at most
+# 10 minutes, jittered (the same curve as EMAIL_TASK's retry_backoff).
+EMAIL_RETRY_BACKOFF_MAX = 600
+
+
+@task(name="accounts.email_users", bind=True, run_once=True, acks_late=True, max_retries=5)
+def email_users(
+    self,
+    user_ids: list[int],
+    subject: str,
+    body: str,
+    generator_job_id: int | None = None,
+    **kwargs,
+) -> dict:
+    """Send one notice to each user of one batch; report each one sent or failed to the job.
+
+    A mail server that goes away is tried again for the recipients not yet sent (the
+    same message id, so run_once still holds); once retries run out they count as failed.
+    """
+    try:
+        outcome = emails.send_notice(user_ids=user_ids, subject=subject, body=body)
+    except OSError as exc:
+        # The connection could not be opened: nothing was sent.
+        outcome = emails.NoticeOutcome(unsent=list(user_ids), interruption=exc)
+    if outcome.unsent and self.request.retries < self.max_retries:
+        _record(generator_job_id, outcome.sent, outcome.failed)
+        countdown = get_exponential_backoff_interval(
+            factor=1,
+            retries=self.request.retries + 1,
+            maximum=EMAIL_RETRY_BACKOFF_MAX,
+            full_jitter=True,
+        )
+        raise self.retry(
+            args=[outcome.unsent, subject, body],
+            kwargs={**kwargs, "generator_job_id": generator_job_id},
+            countdown=countdown,
+            exc=outcome.interruption,
+        )
+    reason = f"the mail server failed every try: {outcome.interruption}"
+    failed = outcome.failed + [(pk, reason) for pk in outcome.unsent]
+    _record(generator_job_id, outcome.sent, failed)
+    return {"sent": len(outcome.sent), "failed": len(failed)}
+
+
+def _record(job_id: int | None, sent: list[int], failed: list[tuple[int, str]]) -> None:
+    if job_id is not None and (sent or failed):
+        generators.record_outcome(
+            job_id=job_id, succeeded=len(sent), failures=[reason for _, reason in failed]
+        )
 
 
 EMAIL_ACTIVE_USERS = "accounts.email_active_users"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from accounts import emails
 from accounts.tasks import EMAIL_ACTIVE_USERS
 from tasking import generators
 from tasking.models import GeneratorJob
@@ -16,21 +17,46 @@ class NoticeForm(forms.Form):
     # 200: a subject longer than this is cut by most mail clients anyway.
     subject = forms.CharField(max_length=200)
     body = forms.CharField(widget=forms.Textarea)
+    # Set by the confirmation page: the sender has seen how many people it goes to.
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean_subject(self) -> str:
+        subject = self.cleaned_data["subject"]
+        if "\n" in subject or "\r" in subject:
+            # Django refuses to send a header with a line break (BadHeaderError).
+            raise forms.ValidationError(
+                "The subject must be a single line: remove the line breaks.", code="newline"
+            )
+        return subject
 
 
-@staff_member_required
+@login_required
+@permission_required("accounts.email_all_users", raise_exception=True)
 def email_all(request: HttpRequest) -> HttpResponse:
-    """Show the notice form and past jobs; start a job on a valid POST."""
+    """Show the notice form; on a valid POST ask to confirm, then start the job."""
     form = NoticeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        job = generators.start(EMAIL_ACTIVE_USERS, form.cleaned_data)
-        return redirect("email_job", job_id=job.pk)
+        if form.cleaned_data["confirmed"]:
+            params = {k: form.cleaned_data[k] for k in ("subject", "body")}
+            job = generators.start(EMAIL_ACTIVE_USERS, params)
+            return redirect("email_job", job_id=job.pk)
+        confirm = NoticeForm(initial={**form.cleaned_data, "confirmed": True})
+        confirm.fields["subject"].widget = forms.HiddenInput()
+        # A textarea, not a hidden input: it carries the message's line breaks back as typed.
+        confirm.fields["body"].widget = forms.Textarea(attrs={"hidden": True})
+        recipients = emails.active_users({}).count()
+        return render(
+            request,
+            "accounts/email_confirm.html",
+            {"form": confirm, "recipients": recipients, "notice": form.cleaned_data},
+        )
     jobs = GeneratorJob.objects.filter(name=EMAIL_ACTIVE_USERS)[:10]
     return render(request, "accounts/email_all.html", {"form": form, "jobs": jobs})
 
 
-@staff_member_required
+@login_required
+@permission_required("accounts.email_all_users", raise_exception=True)
 def email_job(request: HttpRequest, job_id: int) -> HttpResponse:
-    """Show one job's progress (the page refreshes itself until the job is done)."""
+    """Show one job's sends and failures (the page refreshes itself until all have ended)."""
     job = get_object_or_404(GeneratorJob, pk=job_id, name=EMAIL_ACTIVE_USERS)
     return render(request, "accounts/email_job.html", {"job": job})

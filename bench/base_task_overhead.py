@@ -38,6 +38,8 @@ def main() -> None:
 def run(count: int, rounds: int) -> None:
     import django
 
+    # DEBUG is off by default; the benchmarks run the development shape, with its key.
+    os.environ.setdefault("DEBUG", "1")
     django.setup()
     import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping for start_worker
     from celery.contrib.testing.worker import start_worker

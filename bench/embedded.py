@@ -70,12 +70,15 @@ def measure(stack: str, options: argparse.Namespace) -> dict:
     media = folder / "media"
     os.environ.update(
         MEDIA_ROOT=str(media),
+        ROLLS_ROOT=str(media),
         POST_UPLOADS_ROOT=str(folder / "uploads"),
         ALLOWED_HOSTS="testserver,localhost,127.0.0.1",
         DJANGO_SETTINGS_MODULE="project.settings",
     )
     import django
 
+    # DEBUG is off by default; the benchmarks run the development shape, with its key.
+    os.environ.setdefault("DEBUG", "1")
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command

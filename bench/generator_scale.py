@@ -105,6 +105,8 @@ def measure(users: int, base_url: str, depth_limit: int) -> dict:
     os.environ.update(env)
     import django
 
+    # DEBUG is off by default; the benchmarks run the development shape, with its key.
+    os.environ.setdefault("DEBUG", "1")
     django.setup()
     from bench.email_generator import NAME, STEP_QUEUE
     from tasking import generators

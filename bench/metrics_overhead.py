@@ -140,6 +140,8 @@ def main() -> None:
     os.environ["METRICS_ENABLED"] = "0"  # the publisher itself is not what is measured
     import django
 
+    # DEBUG is off by default; the benchmarks run the development shape, with its key.
+    os.environ.setdefault("DEBUG", "1")
     django.setup()
     from project.celery import app
 

@@ -26,6 +26,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 import django  # noqa: E402
 
+# DEBUG is off by default; the benchmarks run the development shape, with its key.
+os.environ.setdefault("DEBUG", "1")
 django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402

@@ -127,12 +127,14 @@ def main() -> None:
     atexit.register(shutil.rmtree, media, ignore_errors=True)
     os.environ.update(
         CELERY_BROKER_URL=broker,
-        MEDIA_ROOT=str(media),
+        ROLLS_ROOT=str(media),
         DJANGO_SETTINGS_MODULE="project.settings",
         LOG_LEVEL="WARNING",
     )
     import django
 
+    # DEBUG is off by default; the benchmarks run the development shape, with its key.
+    os.environ.setdefault("DEBUG", "1")
     django.setup()
     from django.core.management import call_command
 

@@ -136,6 +136,8 @@ def set_up_django(folder: Path) -> str:
     )
     import django
 
+    # DEBUG is off by default; the benchmarks run the development shape, with its key.
+    os.environ.setdefault("DEBUG", "1")
     django.setup()
     return vhost
 

@@ -42,7 +42,10 @@ class TweetAdmin(admin.ModelAdmin):
     ]
     actions = ["retry_failed"]
 
-    @admin.action(description="Retry selected failed tweets")
+    def has_retry_tweet_permission(self, request) -> bool:
+        return request.user.has_perm("outings.retry_tweet")
+
+    @admin.action(description="Retry selected failed tweets", permissions=["retry_tweet"])
     def retry_failed(self, request, queryset):
         with transaction.atomic():
             requeued = tweets.requeue_failed(queryset.values_list("pk", flat=True))

@@ -6,6 +6,7 @@ class OutingsConfig(AppConfig):
     name = "outings"
 
     def ready(self) -> None:
+        from outings import checks  # noqa: F401 - registers the system checks
         from outings.models import Outing
         from outings.receivers import announce_new_outing
 

@@ -7,6 +7,7 @@ import re
 from django import forms
 from django.utils import timezone
 
+from outings import joining
 from outings.models import Outing, Participant
 
 # X's rule for handles: 1 to 15 letters, digits or underscores.
@@ -56,9 +57,10 @@ class JoinForm(forms.ModelForm):
             "handle": {"required": "Enter your X handle, like @backlot_hq."},
         }
 
-    def __init__(self, *args, outing: Outing, **kwargs) -> None:
+    def __init__(self, *args, outing: Outing, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.outing = outing
+        self.user = user
         self.instance.outing = outing
         # Let "@name" through to clean_handle, which strips the @ and checks the length.
         self.fields["handle"].max_length = None
@@ -73,6 +75,9 @@ class JoinForm(forms.ModelForm):
                 "like @backlot_hq.",
                 code="invalid_handle",
             )
+        owner = joining.handle_owner_id(handle)
+        if owner is not None and owner != self.user.pk:
+            raise forms.ValidationError(joining.handle_taken_message(handle), code="taken")
         if self.outing.participants.filter(handle__iexact=handle).exists():
             raise forms.ValidationError(
                 f"@{handle} has already joined this outing.", code="duplicate"
@@ -83,4 +88,6 @@ class JoinForm(forms.ModelForm):
         cleaned = super().clean()
         if self.outing.has_started():
             raise forms.ValidationError("This outing has already started: joining is closed.")
+        if self.outing.participants.filter(user=self.user).exists():
+            raise forms.ValidationError("You have already joined this outing.")
         return cleaned

@@ -55,8 +55,40 @@ class ParticipantQuerySet(models.QuerySet):
         )
 
 
+class XHandle(models.Model):
+    """An X handle and the one account that uses it on this site.
+
+    The site tweets "@handle" in reminders: a handle claimed by one account cannot be
+    used by another, so nobody makes the site mention a stranger again and again.
+    """
+
+    # 15: the longest handle X allows.
+    handle = models.CharField(max_length=15)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="x_handles"
+    )
+    claimed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # X handles are case-insensitive: @Ada and @ada are one handle.
+            models.UniqueConstraint(Lower("handle"), name="outings_xhandle_one_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.handle}"
+
+
 class Participant(models.Model):
     outing = models.ForeignKey(Outing, on_delete=models.CASCADE, related_name="participants")
+    # Empty only for people who joined before joining needed an account.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="participations",
+    )
     name = models.CharField(max_length=100)
     # 15: the longest handle X allows.
     handle = models.CharField(max_length=15)
@@ -72,6 +104,9 @@ class Participant(models.Model):
             # X handles are case-insensitive: @Ada and @ada are one person.
             models.UniqueConstraint(
                 "outing", Lower("handle"), name="outings_participant_one_join_per_handle"
+            ),
+            models.UniqueConstraint(
+                fields=["outing", "user"], name="outings_participant_one_join_per_account"
             ),
         ]
 
@@ -113,6 +148,7 @@ class Tweet(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["state"], name="outings_tweet_state")]
+        permissions = [("retry_tweet", "Can send a failed tweet again")]
 
     def __str__(self) -> str:
         return self.idempotency_key

@@ -34,7 +34,7 @@ class UserPostAdmin(admin.ModelAdmin):
     def upload(self, post: UserPost) -> str:
         return post.image.name
 
-    @admin.action(description="Re-generate thumbnails")
+    @admin.action(description="Re-generate thumbnails", permissions=["change"])
     def regenerate_thumbnails(self, request: HttpRequest, queryset: QuerySet[UserPost]) -> None:
         with transaction.atomic():
             ids = list(queryset.values_list("id", flat=True))

@@ -1,12 +1,16 @@
-"""Check an upload from its header alone, before anything decodes its pixels."""
+"""Check an upload from its header alone, before anything decodes its pixels; stop reading
+one that is too big as soon as it is."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import HttpRequest
 from PIL import Image, UnidentifiedImageError
 
 from posts.thumbnails import ALLOWED_FORMATS
@@ -29,14 +33,50 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def too_big_message(limit: int) -> str:
+    return f"The file is larger than {_megabytes(limit)}, the limit. Upload a smaller image."
+
+
+# Set on a request whose upload was cut off, to the limit it passed.
+_CUT_OFF = "posts_upload_cut_off_at"
+
+
+class SizeLimitedUploadHandler(FileUploadHandler):
+    """Stop reading a request's body once its files pass POST_MAX_UPLOAD_BYTES.
+
+    First in FILE_UPLOAD_HANDLERS, so the handlers after it (the one writing the file to
+    disk) never get a byte past the limit, and the rest of the body is left unread
+    (gunicorn drains a little, then closes the connection). Without it, a 200 MB upload
+    was written to disk whole before the form refused it.
+    """
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.limit = settings.POST_MAX_UPLOAD_BYTES
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        # Counted across every file of the request, not per file.
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            if self.request is not None:
+                setattr(self.request, _CUT_OFF, self.limit)
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def cut_off_at(request: HttpRequest) -> int | None:
+    """Return the limit a request's upload passed and was cut off at, or None."""
+    return getattr(request, _CUT_OFF, None)
+
+
 def inspect_upload(upload: UploadedFile, *, max_bytes: int, max_pixels: int) -> UploadInfo:
     """Return the format and size of an upload; raise ValidationError a user can act on."""
     if upload.size is not None and upload.size > max_bytes:
-        raise ValidationError(
-            f"The file is {_megabytes(upload.size)}; the limit is {_megabytes(max_bytes)}. "
-            "Upload a smaller image.",
-            code="too_big",
-        )
+        raise ValidationError(too_big_message(max_bytes), code="too_big")
     upload.seek(0)
     try:
         # Image.open reads the header only; pixels are decoded later, in the worker.

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from posts import uploads
 from posts.deletion import delete_post
 from posts.forms import UserPostForm
 from posts.models import UserPost
@@ -26,13 +27,19 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 def create(request: HttpRequest) -> HttpResponse:
     """Upload an image with a caption; its thumbnails are made in the background."""
-    form = UserPostForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    posted = request.method == "POST"
+    # Reading request.POST parses the body; only then is a cut-off upload known.
+    data, files = (request.POST, request.FILES) if posted else (None, None)
+    cut_off = uploads.cut_off_at(request)
+    form = UserPostForm(data, files, cut_off_at=cut_off)
+    if posted and form.is_valid():
         post = form.save(commit=False)
         post.author = request.user
         post.save()
         return redirect(post)
-    return render(request, "posts/create.html", {"form": form})
+    # 413 Content Too Large when the body was cut off at the limit.
+    status = 413 if cut_off else 200
+    return render(request, "posts/create.html", {"form": form}, status=status)
 
 
 def _visible_post(request: HttpRequest, post_id: int) -> UserPost:

@@ -8,7 +8,10 @@ the install's own (broker, cache, locks), both under ``DATA_DIR``. Production se
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,19 +48,45 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a deployment that forgets DEBUG=0 must not run in debug mode.
+# `make run` turns it on for the embedded default, `make test` for the test processes.
+DEBUG = env_bool("DEBUG", False)
 
 # Runtime files of the embedded default (SQLite, broker folders) and uploaded media.
 DATA_DIR = Path(os.environ.get("DATA_DIR", BASE_DIR / "var"))
+
+
+def install_secret_key(path: Path) -> str:
+    """Return the key kept at ``path``, making a random one the first time.
+
+    Processes starting together (web, worker, beat) agree on one key: it is written to a
+    temporary file and linked into place, so the first link wins and every other process
+    reads the winner's key.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. With DEBUG=0 it is required: set SECRET_KEY to a long "
-            "random string (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+            "random string (python -c 'import secrets; print(secrets.token_urlsafe(50))'). "
+            "For development set DEBUG=1 (make run does): a random key is then kept in "
+            "DATA_DIR/secret_key."
         )
-    SECRET_KEY = "insecure-development-key-only-used-while-debug-is-on"  # noqa: S105 - DEBUG only
+    # Development: a key made once per install, never one written in the source.
+    SECRET_KEY = install_secret_key(DATA_DIR / "secret_key")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -72,6 +101,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_results",
     "django_celery_beat",
+    "axes",
     "tasking",
     "accounts",
     "posts",
@@ -90,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -174,6 +206,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Sign-in throttling (django-axes) ---
+# Failed sign-ins are counted per username and per client address (either one reaching
+# the limit locks it out for the cool-off); a success resets the count. The counts live
+# in the database (axes' tables, in the admin), so every web process sees them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# 5 in a row: more than a person mistyping, far too few to guess a password.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies that each
+# append to X-Forwarded-For, the address the outermost one saw (accounts/signin.py).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.signin.client_address"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -184,7 +234,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
@@ -198,8 +248,9 @@ STORAGES = {
         )
     },
 }
-# Serve uploads from Django itself (fine behind one host; put a CDN or nginx in front at scale).
-SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
+# Serve MEDIA_ROOT (public thumbnails only) from Django itself while developing; in
+# production a web server or CDN serves it. Nothing private is ever under MEDIA_ROOT.
+SERVE_MEDIA = env_bool("SERVE_MEDIA", DEBUG)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -338,6 +389,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 
 # How long /healthz waits for workers to answer a ping, in seconds.
 HEALTHZ_WORKER_TIMEOUT = float(os.environ.get("HEALTHZ_WORKER_TIMEOUT", "1.5"))
+# /healthz asks the broker and the workers at most once per this many seconds, for every
+# caller of every web process (the answer is shared through the cache); 0 asks every time.
+# 5: fresh enough for a probe every 10-30 s, and probes never pile up on the ping.
+HEALTHZ_CACHE_SECONDS = float(os.environ.get("HEALTHZ_CACHE_SECONDS") or 5)
 
 # --- outings ---
 # Where tweets go: the default only records them in the database (no credentials
@@ -357,6 +412,12 @@ TWEET_RETRY_BACKOFF_MAX = float(os.environ.get("TWEET_RETRY_BACKOFF_MAX", "600")
 # Tweets sent per window across the whole cluster ("<count>/<window>", empty for none).
 # 50 per 15 minutes stays inside X's posting limits; set it to your X plan's limit.
 TWEET_RATE_LIMIT = os.environ.get("TWEET_RATE_LIMIT", "50/15m")
+# Per account, over a sliding window ("<count>/<window>", tasking/ratelimit.py): 5 outings
+# an hour is more than anyone plans by hand; 30 joins an hour, more than anyone attends.
+OUTING_CREATE_RATE = os.environ.get("OUTING_CREATE_RATE") or "5/1h"
+OUTING_JOIN_RATE = os.environ.get("OUTING_JOIN_RATE") or "30/1h"
+# 200: a bus or a restaurant's room; every participant can be tweeted a reminder.
+OUTING_MAX_PARTICIPANTS = env_int("OUTING_MAX_PARTICIPANTS", 200)
 # Participants are reminded when their outing starts within this many hours.
 OUTING_REMINDER_WINDOW = timedelta(hours=env_int("OUTING_REMINDER_WINDOW_HOURS", 24))
 # Seconds between two runs of the reminder job on beat.
@@ -408,8 +469,13 @@ FILE_UPLOAD_TEMP_DIR = Path(
 FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 # Post images are the site's only uploads, and every accepted one is kept: stream each
 # straight to a file in FILE_UPLOAD_TEMP_DIR and rename it into place, rather than buffer
-# it in memory and write it out again (Django's default below 2.5 MB).
-FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+# it in memory and write it out again (Django's default below 2.5 MB). The first handler
+# stops reading the body once the files pass POST_MAX_UPLOAD_BYTES, so nothing larger is
+# ever written (a proxy in front should refuse it before that: README, Security).
+FILE_UPLOAD_HANDLERS = [
+    "posts.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- tasking: locks, rate limits, generators, outbox ---
 
@@ -428,6 +494,10 @@ CELERY_BEAT_SCHEDULE["tasking.relay_outbox"] = {
 }
 
 # --- voterroll ---
+# Roll outputs (station books, center lists, metadata.json, the zip) are personal data:
+# kept outside MEDIA_ROOT, where no URL reaches them; only the permission-checked
+# download view (voterroll/views.py) hands them out.
+ROLLS_ROOT = Path(os.environ.get("ROLLS_ROOT") or DATA_DIR / "rolls")
 # 550: the most voters one polling desk can process on election day.
 ROLL_STATION_MAX = env_int("ROLL_STATION_MAX", 550)
 # 25: below this, a gender's voters in a center are too few for a desk of their own.

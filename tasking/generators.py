@@ -32,9 +32,17 @@ logger = logging.getLogger(__name__)
 STEP_TASK = "tasking.advance_generator"
 
 
+# Failure reasons a job keeps for its page; past these, failures are only counted.
+FAILURES_KEPT = 5
+
+
 @dataclass(frozen=True)
 class ChunkedGenerator:
-    """A named way to turn rows into tasks: ``task(ids, **job.params)`` per chunk of ids."""
+    """A named way to turn rows into tasks: ``task(ids, **job.params)`` per chunk of ids.
+
+    Each chunk task also gets ``generator_job_id``, and should report how its rows ended
+    with ``record_outcome`` (queued is not done: a send can still fail).
+    """
 
     name: str
     rows: Callable[[dict[str, Any]], QuerySet]
@@ -161,8 +169,9 @@ def _advance_locked(job_id: int, step: int) -> Any:
     )
     chunks = [ids[i : i + generator.chunk_size] for i in range(0, len(ids), generator.chunk_size)]
     with transaction.atomic():
+        kwargs = {**job.params, "generator_job_id": job.pk}
         messages = [
-            outbox.write(generator.task, [chunk], job.params, {"queue": target}) for chunk in chunks
+            outbox.write(generator.task, [chunk], kwargs, {"queue": target}) for chunk in chunks
         ]
         job.step += 1
         job.rows_done += len(ids)
@@ -176,6 +185,18 @@ def _advance_locked(job_id: int, step: int) -> Any:
     for message in messages:
         outbox.publish(message)
     return next_step
+
+
+def record_outcome(*, job_id: int, succeeded: int, failures: list[str]) -> None:
+    """Add a chunk's ended rows to its job: how many succeeded, and why the others failed."""
+    with transaction.atomic():
+        job = GeneratorJob.objects.select_for_update().get(pk=job_id)
+        job.rows_succeeded += succeeded
+        job.rows_failed += len(failures)
+        room = FAILURES_KEPT - len(job.failures)
+        if room > 0:
+            job.failures = [*job.failures, *failures[:room]]
+        job.save(update_fields=["rows_succeeded", "rows_failed", "failures", "updated_at"])
 
 
 def running_jobs() -> list[dict[str, Any]]:

@@ -112,18 +112,86 @@ def check_beat(*, max_age: float) -> Check:
     return Check(ok=True, detail=f"heartbeat {age:.0f} s ago", data=data)
 
 
-def report(app: Celery, *, worker_timeout: float, beat_max_age: float) -> dict[str, Any]:
-    """Run every check and say which failed; workers are only asked if the broker is up."""
-    checks = {"database": check_database(), "broker": check_broker(app)}
+def broker_checks(app: Celery, *, worker_timeout: float) -> dict[str, dict[str, Any]]:
+    """Ask the broker, and the workers through it; workers are only asked if it is up."""
+    checks = {"broker": check_broker(app)}
     if checks["broker"].ok:
         checks["workers"], checks["queues"] = check_workers(app, timeout=worker_timeout)
     else:
         checks["workers"] = Check(ok=False, detail="not asked: the broker is unreachable")
         checks["queues"] = Check(ok=False, detail="not known: the broker is unreachable")
-    checks["beat"] = check_beat(max_age=beat_max_age)
-    failing = [name for name, check in checks.items() if not check.ok]
+    return {name: asdict(check) for name, check in checks.items()}
+
+
+SHARED_ANSWER_KEY = "tasking:healthz:broker-checks"
+ASKING_KEY = "tasking:healthz:asking"
+# Seconds between two looks at the cache while another request asks the workers.
+_WAIT_STEP = 0.05
+
+
+def shared_broker_checks(
+    app: Celery, *, worker_timeout: float, max_age: float
+) -> dict[str, dict[str, Any]]:
+    """Return the broker-side checks, asked at most once per ``max_age`` by all processes.
+
+    Asking the workers is a broadcast that waits ``worker_timeout`` for replies: done per
+    request, a few probes at once held every web thread for that long. The answer is
+    kept in the cache; one request at a time (a cache ``add``) asks again once it is
+    older than ``max_age``, and meanwhile the others take the last answer, or, when
+    there is none yet, wait for that request's. ``max_age`` 0 asks on every call.
+    """
+    if max_age <= 0:
+        return broker_checks(app, worker_timeout=worker_timeout)
+    try:
+        last = cache.get(SHARED_ANSWER_KEY)
+        if last is not None and time.time() - last["at"] < max_age:
+            return last["checks"]
+        # The key outlives a request that dies while asking, by a little.
+        if not cache.add(ASKING_KEY, True, timeout=worker_timeout + 5):
+            if last is not None:
+                return last["checks"]
+            deadline = time.monotonic() + worker_timeout + 2
+            while time.monotonic() < deadline:
+                time.sleep(_WAIT_STEP)
+                last = cache.get(SHARED_ANSWER_KEY)
+                if last is not None:
+                    return last["checks"]
+            return broker_checks(app, worker_timeout=worker_timeout)
+    except Exception as exc:
+        # No cache (the database cache while the database is down): ask directly.
+        logger.warning("healthz: the cache is unavailable (%s); asking the workers directly", exc)
+        return broker_checks(app, worker_timeout=worker_timeout)
+    try:
+        fresh = broker_checks(app, worker_timeout=worker_timeout)
+        # Kept a while past max_age, to answer callers while the next ask is under way.
+        cache.set(
+            SHARED_ANSWER_KEY,
+            {"at": time.time(), "checks": fresh},
+            timeout=max_age + worker_timeout + 30,
+        )
+    finally:
+        cache.delete(ASKING_KEY)
+    return fresh
+
+
+def report(
+    app: Celery, *, worker_timeout: float, beat_max_age: float, broker_max_age: float = 0
+) -> dict[str, Any]:
+    """Run every check and say which failed.
+
+    The database and beat are looked at on every call (a query, a cache read); the
+    broker-side checks are shared for ``broker_max_age`` seconds (shared_broker_checks).
+    """
+    checks = {"database": asdict(check_database())}
+    checks.update(shared_broker_checks(app, worker_timeout=worker_timeout, max_age=broker_max_age))
+    checks["beat"] = asdict(check_beat(max_age=beat_max_age))
+    failing = [name for name, check in checks.items() if not check["ok"]]
+    return {"status": "ok" if not failing else "fail", "failing": failing, "checks": checks}
+
+
+def states_only(body: dict[str, Any]) -> dict[str, Any]:
+    """Reduce a report to what anyone may see: ok or down per part, nothing else."""
     return {
-        "status": "ok" if not failing else "fail",
-        "failing": failing,
-        "checks": {name: asdict(check) for name, check in checks.items()},
+        "status": body["status"],
+        "checks": {name: "ok" if check["ok"] else "down" for name, check in body["checks"].items()},
     }

@@ -25,8 +25,15 @@ class GeneratorJob(models.Model):
     # Each step message carries the step it expects; a duplicate of an old step is dropped.
     step = models.PositiveIntegerField(default=0)
     last_id = models.BigIntegerField(default=0)
+    # Rows handed to chunk tasks so far.
     rows_done = models.PositiveBigIntegerField(default=0)
     rows_total = models.PositiveBigIntegerField(null=True, blank=True)
+    # What the chunk tasks report once each row's work has ended (generators.record_outcome):
+    # queued is not done, so an email job counts a recipient only when the send is over.
+    rows_succeeded = models.PositiveBigIntegerField(default=0)
+    rows_failed = models.PositiveBigIntegerField(default=0)
+    # The first few reasons rows failed (FAILURES_KEPT), for the job's page.
+    failures = models.JSONField(default=list, blank=True)
     max_queue_depth = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -45,6 +52,23 @@ class GeneratorJob(models.Model):
         if not self.rows_total:
             return 100 if self.state == self.State.DONE else 0
         return min(100, self.rows_done * 100 // self.rows_total)
+
+    @property
+    def rows_ended(self) -> int:
+        """Rows whose work is over, successfully or not."""
+        return self.rows_succeeded + self.rows_failed
+
+    @property
+    def ended_percent(self) -> int:
+        """Return the share of rows whose work is over, as a whole percentage."""
+        if not self.rows_total:
+            return 100 if self.all_ended else 0
+        return min(100, self.rows_ended * 100 // self.rows_total)
+
+    @property
+    def all_ended(self) -> bool:
+        """Whether every row was handed out and every one of them has reported its end."""
+        return self.state == self.State.DONE and self.rows_ended >= self.rows_done
 
 
 class OutboxMessage(models.Model):
@@ -145,3 +169,7 @@ class StoredResult(TaskResult):
 
     class Meta:
         proxy = True
+        # The operations pages show task results, tracebacks and worker names.
+        permissions = [
+            ("view_operations", "Can see the Tasks dashboard, /metrics and /healthz details")
+        ]

@@ -12,17 +12,28 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from tasking import dashboard, health, metrics
 
+# Held by the "Operators" group: the dashboard, /metrics and the details of /healthz.
+OPERATIONS = "tasking.view_operations"
+
 
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Report database, broker, workers, queue coverage and beat; 503 naming what is down."""
+    """Report database, broker, workers, queue coverage and beat; 503 when one is down.
+
+    Anyone sees ok or down per part; operators and the metrics token also see why
+    (exception text, worker names, queues), which would help an attacker map the site.
+    """
     body = health.report(
         app,
         worker_timeout=settings.HEALTHZ_WORKER_TIMEOUT,
         beat_max_age=settings.HEALTHZ_BEAT_MAX_AGE,
+        broker_max_age=settings.HEALTHZ_CACHE_SECONDS,
     )
-    return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+    status = 200 if body["status"] == "ok" else 503
+    if not (request.user.has_perm(OPERATIONS) or _has_metrics_token(request)):
+        body = health.states_only(body)
+    return JsonResponse(body, status=status)
 
 
 def _has_metrics_token(request: HttpRequest) -> bool:
@@ -40,7 +51,7 @@ def _has_metrics_token(request: HttpRequest) -> bool:
 @require_GET
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Serve Prometheus metrics to staff or to a scraper holding METRICS_TOKEN."""
-    if not (request.user.is_staff or _has_metrics_token(request)):
+    if not (request.user.has_perm(OPERATIONS) or _has_metrics_token(request)):
         response = HttpResponse("A staff session or a bearer token is required.\n", status=401)
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
@@ -54,8 +65,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     """Show staff whether the background work is healthy, refreshing itself."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if not request.user.is_staff:
-        raise PermissionDenied("The Tasks dashboard is for staff.")
+    if not request.user.has_perm(OPERATIONS):
+        raise PermissionDenied("The Tasks dashboard needs the view_operations permission.")
     context = dashboard.snapshot(app, worker_timeout=settings.METRICS_WORKER_TIMEOUT)
     context["refresh_seconds"] = settings.DASHBOARD_REFRESH_SECONDS
     return render(request, "tasking/dashboard.html", context)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from importlib import import_module
 from io import BytesIO
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from PIL import ExifTags, Image
 
 from voterroll.models import Center, Voter
@@ -15,6 +17,35 @@ PASSWORD = "a-long-test-password-42"
 
 def make_user(username: str = "author", **fields):
     return get_user_model().objects.create_user(username=username, password=PASSWORD, **fields)
+
+
+# The groups and permissions the data migration gives them.
+STAFF_GROUPS: dict[str, list[str]] = import_module("accounts.migrations.0002_staff_groups").GROUPS
+
+
+def staff_group(name: str) -> Group:
+    """Return a staff group made by the migration.
+
+    A transactional test empties every table when it ends, so a later test finds the
+    group gone: it is then made again from the migration's own list.
+    """
+    group, made = Group.objects.get_or_create(name=name)
+    if made:
+        for perm in STAFF_GROUPS[name]:
+            app_label, codename = perm.split(".")
+            group.permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+    return group
+
+
+def make_staff(username: str, *groups: str, password: str = PASSWORD, **fields):
+    """A staff user in the named groups ("Roll officers", "Communications", "Operators")."""
+    user = get_user_model().objects.create_user(
+        username=username, password=password, is_staff=True, **fields
+    )
+    user.groups.set([staff_group(name) for name in groups])
+    return user
 
 
 def stripes(size: tuple[int, int]) -> Image.Image:

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.request import urlopen
+from urllib.request import Request, urlopen
 
 from tasking.embedded import EmbeddedRedis
 
@@ -116,7 +116,10 @@ def web_process(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
     try:
         while True:
             try:
-                with urlopen(f"{base}/", timeout=2):  # noqa: S310 - local test server
+                # Through a TLS-terminating proxy, as production runs it: with DEBUG=0 a
+                # plain-HTTP request is redirected to https://, which nothing serves here.
+                ready = Request(f"{base}/", headers={"X-Forwarded-Proto": "https"})  # noqa: S310
+                with urlopen(ready, timeout=2):  # noqa: S310 - local test server
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
@@ -163,13 +166,24 @@ def beat_process(env: dict[str, str], *, ready_timeout: float = 60) -> Iterator[
         log.close()
 
 
+# Lets a test read /healthz's details, which anonymous callers don't get.
+HEALTHZ_TOKEN = "embedded-test-token"
+
+
 def embedded_env(data_dir: Path, **overrides: str | None) -> dict[str, str]:
     """Environment of the embedded default: no production service, data under ``data_dir``."""
     return project_env(
         DATA_DIR=str(data_dir),
+        METRICS_TOKEN=HEALTHZ_TOKEN,
         **{name: None for name in SERVICE_VARIABLES},
         **overrides,
     )
+
+
+def healthz_request(base: str) -> Request:
+    """A request for ``base``/healthz with its details (the embedded stacks' token)."""
+    url = f"{base}/healthz"
+    return Request(url, headers={"Authorization": f"Bearer {HEALTHZ_TOKEN}"})  # noqa: S310 - local
 
 
 @contextmanager

@@ -14,7 +14,10 @@ class CenterAdmin(admin.ModelAdmin):
     search_fields = ["code", "name", "office"]
     actions = ["generate_roll"]
 
-    @admin.action(description="Generate roll")
+    def has_generate_roll_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("voterroll.generate_roll")
+
+    @admin.action(description="Generate roll", permissions=["generate_roll"])
     def generate_roll(self, request: HttpRequest, queryset: QuerySet[Center]) -> None:
         run = tasks.enqueue_run(
             strategy=RollRun.Strategy.PER_STATION,

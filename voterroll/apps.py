@@ -7,6 +7,9 @@ class VoterrollConfig(AppConfig):
 
     def ready(self) -> None:
         from tasking import progress
-        from voterroll import rolls
+        from voterroll import (
+            checks,  # noqa: F401 - registers the system checks
+            rolls,
+        )
 
         progress.register(rolls.running_generations)

@@ -100,7 +100,7 @@ class RollRun(models.Model):
     finalize_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
-    # Relative to MEDIA_ROOT: rolls/<run id>
+    # Relative to ROLLS_ROOT: <run id>, <run id>/metadata.json, <run id>/roll-<run id>.zip
     output_dir = models.CharField(max_length=200, blank=True)
     metadata_file = models.CharField(max_length=200, blank=True)
     zip_file = models.CharField(max_length=200, blank=True)
@@ -113,6 +113,11 @@ class RollRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state"], name="rollrun_state")]
+        # Seeing runs is view_rollrun; these two gate what a run does with personal data.
+        permissions = [
+            ("generate_roll", "Can start and cancel roll generations"),
+            ("download_roll", "Can download roll files (personal data)"),
+        ]
 
     def __str__(self) -> str:
         return f"roll run {self.pk} ({self.strategy}, {self.state})"
@@ -180,11 +185,11 @@ class Station(models.Model):
     # Paths inside the run's folder, as the download view takes them.
     @property
     def book_name(self) -> str:
-        return self.book_file.removeprefix(f"rolls/{self.run_id}/")
+        return self.book_file.removeprefix(f"{self.run_id}/")
 
     @property
     def door_name(self) -> str:
-        return self.door_file.removeprefix(f"rolls/{self.run_id}/")
+        return self.door_file.removeprefix(f"{self.run_id}/")
 
 
 class Assignment(models.Model):

@@ -37,12 +37,12 @@ State = RollRun.State
 
 
 def run_dir(run_id: int) -> Path:
-    """Return the folder of a run's files under MEDIA_ROOT."""
-    return Path(settings.MEDIA_ROOT) / "rolls" / str(run_id)
+    """Return the folder of a run's files under ROLLS_ROOT, which no URL serves."""
+    return Path(settings.ROLLS_ROOT) / str(run_id)
 
 
 def _relative(path: Path) -> str:
-    return path.relative_to(settings.MEDIA_ROOT).as_posix()
+    return path.relative_to(settings.ROLLS_ROOT).as_posix()
 
 
 # Task ids are derived from the run, so cancel can revoke tasks it never saw sent.
@@ -255,11 +255,11 @@ def _center_files(folder: Path, center: Center, stations: list[Station]) -> Iter
         }
 
     yield entry(listed.path, "center_list", None, list_pages, sum(s.voter_count for s in stations))
-    media = Path(settings.MEDIA_ROOT)
+    root = Path(settings.ROLLS_ROOT)
     for station in stations:
         number, voters = station.number, station.voter_count
-        yield entry(media / station.book_file, "station_book", number, station.pages, voters)
-        yield entry(media / station.door_file, "door_sign", number, 1, voters)
+        yield entry(root / station.book_file, "station_book", number, station.pages, voters)
+        yield entry(root / station.door_file, "door_sign", number, 1, voters)
 
 
 def _zip_file(archive: zipfile.ZipFile, source: Path, name: str, stamp: tuple) -> dict:

@@ -1,10 +1,16 @@
-"""Staff pages: start a roll run, watch it, download its files."""
+"""Staff pages: start a roll run, watch it, download its files.
+
+Each page needs a permission (the "Roll officers" group has them all): view_rollrun to
+see runs, generate_roll to start or cancel one, download_roll to fetch its files.
+Anonymous visitors are sent to sign in; signed-in users without it get 403.
+"""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -35,10 +41,13 @@ def _progress(run: RollRun) -> dict:
     }
 
 
-@staff_member_required
+@login_required
+@permission_required("voterroll.view_rollrun", raise_exception=True)
 def index(request: HttpRequest) -> HttpResponse:
     """List roll runs and start a new one."""
     form = StartRunForm(request.POST or None)
+    if request.method == "POST" and not request.user.has_perm("voterroll.generate_roll"):
+        raise PermissionDenied("Starting a roll generation needs the generate_roll permission.")
     if request.method == "POST" and form.is_valid():
         if not Voter.objects.exists():
             messages.error(request, "There are no voters yet: run manage.py seed_voters first.")
@@ -54,7 +63,8 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
-@staff_member_required
+@login_required
+@permission_required("voterroll.view_rollrun", raise_exception=True)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Show one run with its centers and stations, linking every file."""
     run = get_object_or_404(RollRun, pk=pk)
@@ -76,13 +86,15 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@staff_member_required
+@login_required
+@permission_required("voterroll.view_rollrun", raise_exception=True)
 def progress(request: HttpRequest, pk: int) -> JsonResponse:
     """Return a run's state and progress for the live progress bar."""
     return JsonResponse(_progress(get_object_or_404(RollRun, pk=pk)))
 
 
-@staff_member_required
+@login_required
+@permission_required("voterroll.generate_roll", raise_exception=True)
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancel a running generation."""
@@ -94,12 +106,18 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("voterroll:run", pk=run.id)
 
 
-@staff_member_required
+@login_required
+@permission_required("voterroll.download_roll", raise_exception=True)
 def download(request: HttpRequest, pk: int, name: str) -> FileResponse:
-    """Send one file of a run to staff (rolls are personal data: never under /media/)."""
+    """Send one file of a run (rolls are personal data: under ROLLS_ROOT, never /media/)."""
     run = get_object_or_404(RollRun, pk=pk)
     folder = rolls.run_dir(run.id).resolve()
-    path = (folder / name).resolve()
-    if not path.is_relative_to(folder) or not path.is_file() or path.name.startswith("."):
+    try:
+        path = (folder / name).resolve()
+        found = path.is_relative_to(folder) and path.is_file() and not path.name.startswith(".")
+    except (ValueError, OSError):
+        # A name no file can have: a NUL byte (ValueError), or too long for the filesystem.
+        found = False
+    if not found:
         raise Http404("No such file in this run.")
     return FileResponse(path.open("rb"), as_attachment=path.suffix == ".zip", filename=path.name)

@@ -16,6 +16,14 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        # Addresses the server answers "550 no such user" to, as a real one would.
+        self.unknown: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.unknown:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         self.messages.append(message_from_bytes(envelope.content))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.db import transaction
 from django_celery_results.models import TaskResult
 
 from accounts import emails
+from tests.factories import make_staff
 from tests.tasking.test_locks import wait_for
 
 CHANGELIST = "/admin/auth/user/"
@@ -102,3 +103,19 @@ def test_one_task_is_queued_on_commit_and_none_on_rollback(
             pass
 
     assert callbacks == []
+
+
+def test_the_reset_action_needs_its_permission(client, django_capture_on_commit_callbacks):
+    viewer = make_staff("viewer")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_user"))
+    target = User.objects.create_user("target", "target@example.com", "old-pass-1")
+    client.force_login(viewer)
+
+    page = client.get(CHANGELIST).content.decode()
+    with django_capture_on_commit_callbacks() as callbacks:
+        select_for_reset(client, [target.pk])
+
+    assert "send_password_reset_emails" not in page
+    assert callbacks == []
+    client.force_login(make_staff("comms", "Communications"))
+    assert "send_password_reset_emails" in client.get(CHANGELIST).content.decode()

@@ -64,12 +64,12 @@ def finalizations(run_id: int) -> dict[str, int]:
 def test_a_header_message_run_twice_leaves_one_finalized_run(
     faults_env, own_rabbitmq, publish, settings, tmp_path, fault_row
 ):
-    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ROLLS_ROOT = tmp_path / "rolls"
     seed_voters(voters=1200, centers=2, seed=7, locale="en", replace=False)
     run = rolls.create_run(strategy=RollRun.Strategy.PER_STATION)
     # The sweeper leaves a fully drawn run to its callback for 30 s: the callback, fired
     # once and only after the last station, is what finalizes it.
-    env = {**faults_env, "MEDIA_ROOT": str(settings.MEDIA_ROOT), "ROLL_SWEEP_GRACE_SECONDS": "30"}
+    env = {**faults_env, "ROLLS_ROOT": str(settings.ROLLS_ROOT), "ROLL_SWEEP_GRACE_SECONDS": "30"}
 
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         # start_run assigns the stations and publishes the chord to the pdf queue, which

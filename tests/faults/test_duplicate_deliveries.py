@@ -147,12 +147,12 @@ def test_thumbnails_delivered_twice_make_one_file_and_one_row_per_size(
 def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
     faults_env, own_rabbitmq, publish, settings, tmp_path, fault_row
 ):
-    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.ROLLS_ROOT = tmp_path / "rolls"
     seed_voters(voters=1200, centers=2, seed=7, locale="en", replace=False)
     run = rolls.assign(rolls.create_run(strategy=RollRun.Strategy.PER_STATION).id)
     assert run is not None
     stations = list(Station.objects.filter(run=run).select_related("center"))
-    env = {**faults_env, "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+    env = {**faults_env, "ROLLS_ROOT": str(settings.ROLLS_ROOT)}
 
     started = time.monotonic()
     with worker_process(env, args=("--include", "tests.faults.tasks")):

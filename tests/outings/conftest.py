@@ -82,6 +82,20 @@ def empty_tweet_rate_window():
     redis.Redis.from_url(settings.REDIS_URL).delete("ratelimit:outings.post_tweet")
 
 
+@pytest.fixture(autouse=True)
+def empty_account_rate_windows():
+    """Start every test with no outing created or joined in the per-account windows.
+
+    Account ids start again at 1 in every run's new database, while Redis keeps windows.
+    """
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for pattern in ("ratelimit:outings.create:*", "ratelimit:outings.join:*"):
+        for key in client.scan_iter(pattern):
+            client.delete(key)
+
+
 @pytest.fixture
 def x_api(httpserver: HTTPServer, settings) -> FakeX:
     """Point TWEET_BACKEND at the X API backend, talking to a loopback server."""

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from outings.forms import JoinForm, OutingForm
+from outings.models import XHandle
 
 
 def _outing_data(**overrides) -> dict:
@@ -49,35 +50,52 @@ def test_an_unreadable_start_time_is_refused(db):
     ]
 
 
-def test_a_handle_with_or_without_at_sign_is_stored_without_it(make_outing):
+def test_a_handle_with_or_without_at_sign_is_stored_without_it(make_outing, user):
     form = JoinForm(
-        {"name": "Ada", "handle": " @Ada_L ", "wants_reminder": "on"}, outing=make_outing()
+        {"name": "Ada", "handle": " @Ada_L ", "wants_reminder": "on"},
+        outing=make_outing(),
+        user=user,
     )
 
     assert form.is_valid(), form.errors
-    assert form.save().handle == "Ada_L"
+    assert form.cleaned_data["handle"] == "Ada_L"
 
 
-def test_an_invalid_handle_is_refused_with_the_rule(make_outing):
+def test_an_invalid_handle_is_refused_with_the_rule(make_outing, user):
     outing = make_outing()
     for handle in ("ada lovelace", "ada-l", "a" * 16, "@", "ádá"):
-        form = JoinForm({"name": "Ada", "handle": handle}, outing=outing)
+        form = JoinForm({"name": "Ada", "handle": handle}, outing=outing, user=user)
 
         assert form.errors["handle"] == [
             "That is not an X handle: use 1 to 15 letters, digits or underscores, like @backlot_hq."
         ], handle
 
 
-def test_joining_twice_with_the_same_handle_is_refused(make_outing, make_participant):
+def test_joining_twice_with_the_same_handle_is_refused(make_outing, make_participant, user):
     outing = make_outing()
     make_participant(outing, handle="ada")
 
-    form = JoinForm({"name": "Ada again", "handle": "@ADA"}, outing=outing)
+    form = JoinForm({"name": "Ada again", "handle": "@ADA"}, outing=outing, user=user)
 
     assert form.errors["handle"] == ["@ADA has already joined this outing."]
 
 
-def test_the_same_handle_may_join_another_outing(make_outing, make_participant):
+def test_the_same_handle_may_join_another_outing(make_outing, make_participant, user):
     make_participant(make_outing(), handle="ada")
 
-    assert JoinForm({"name": "Ada", "handle": "ada"}, outing=make_outing()).is_valid()
+    form = JoinForm({"name": "Ada", "handle": "ada"}, outing=make_outing(), user=user)
+
+    assert form.is_valid(), form.errors
+
+
+def test_a_handle_another_account_uses_is_refused(make_outing, user, django_user_model):
+    XHandle.objects.create(handle="grace_h", user=user)
+    other = django_user_model.objects.create_user("mallory")
+
+    form = JoinForm({"name": "M", "handle": "@Grace_H"}, outing=make_outing(), user=other)
+    own = JoinForm({"name": "G", "handle": "grace_h"}, outing=make_outing(), user=user)
+
+    assert form.errors["handle"] == [
+        "@Grace_H is used by another account here. Join with your own X handle."
+    ]
+    assert own.is_valid(), own.errors

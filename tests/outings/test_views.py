@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
 from outings.models import Outing, Participant, Tweet
+from tests.factories import make_staff
 from tests.outings.conftest import wait_until
 
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("staff", password="pw-for-tests", is_staff=True)
+    return make_staff("staff", "Communications", password="pw-for-tests")
 
 
 @pytest.fixture
@@ -78,8 +80,9 @@ def test_a_bad_outing_redisplays_the_form_with_its_errors(client, user):
     assert not Outing.objects.exists()
 
 
-def test_anyone_can_join_and_is_listed(client, make_outing):
+def test_a_signed_in_user_joins_and_is_listed(client, make_outing, user):
     outing = make_outing()
+    client.force_login(user)
 
     response = client.post(
         outing.get_absolute_url(), {"name": "Ada", "handle": "@ada"}, follow=True
@@ -91,9 +94,10 @@ def test_anyone_can_join_and_is_listed(client, make_outing):
     assert Participant.objects.get().wants_reminder is False
 
 
-def test_a_duplicate_join_shows_the_error(client, make_outing, make_participant):
+def test_a_duplicate_join_shows_the_error(client, make_outing, make_participant, user):
     outing = make_outing()
     make_participant(outing, handle="ada")
+    client.force_login(user)
 
     response = client.post(outing.get_absolute_url(), {"name": "Ada", "handle": "ada"})
 
@@ -101,12 +105,21 @@ def test_a_duplicate_join_shows_the_error(client, make_outing, make_participant)
     assert outing.participants.count() == 1
 
 
-def test_the_timeline_shows_each_tweet_with_its_state_and_error(client, failed_tweet):
-    html = client.get(reverse("outings:timeline")).content.decode()
+def test_the_timeline_shows_each_tweet_with_its_state_and_its_error_to_staff_only(
+    client, failed_tweet, user, staff
+):
+    anonymous = client.get(reverse("outings:timeline")).content.decode()
+    client.force_login(user)
+    signed_in = client.get(reverse("outings:timeline")).content.decode()
+    client.force_login(staff)
+    as_staff = client.get(reverse("outings:timeline")).content.decode()
 
-    assert f'<tr id="tweet-{failed_tweet.pk}" class="tweet failed">' in html
-    assert "X API 401: Unauthorized" in html
-    assert "Retry</button>" not in html
+    for html in (anonymous, signed_in, as_staff):
+        assert f'<tr id="tweet-{failed_tweet.pk}" class="tweet failed">' in html
+    assert "X API 401" not in anonymous
+    assert "X API 401" not in signed_in
+    assert "Retry</button>" not in anonymous + signed_in
+    assert "X API 401: Unauthorized" in as_staff
 
 
 def test_staff_retry_requeues_a_failed_tweet_and_enqueues_it_on_commit(
@@ -133,10 +146,26 @@ def test_retrying_a_tweet_that_is_not_failed_says_so(client, staff, failed_tweet
     assert "is sent, not failed." in response.content.decode()
 
 
-def test_non_staff_cannot_retry(client, user, failed_tweet):
-    client.force_login(user)
+def test_users_without_the_retry_permission_cannot_retry(client, user, failed_tweet):
+    refused = []
+    for someone in (user, make_staff("roll-officer", "Roll officers", "Operators")):
+        client.force_login(someone)
+        assert "Retry</button>" not in client.get(reverse("outings:timeline")).content.decode()
+        refused.append(client.post(reverse("outings:retry", args=[failed_tweet.pk])).status_code)
 
-    client.post(reverse("outings:retry", args=[failed_tweet.pk]))
+    assert refused == [403, 403]
+    failed_tweet.refresh_from_db()
+    assert failed_tweet.state == "failed"
+
+
+def test_the_admin_action_is_offered_only_with_the_retry_permission(client, failed_tweet):
+    viewer = make_staff("viewer")
+    viewer.user_permissions.add(Permission.objects.get(codename="view_tweet"))
+    client.force_login(viewer)
+    changelist = reverse("admin:outings_tweet_changelist")
+
+    assert "retry_failed" not in client.get(changelist).content.decode()
+    client.post(changelist, {"action": "retry_failed", "_selected_action": [failed_tweet.pk]})
 
     failed_tweet.refresh_from_db()
     assert failed_tweet.state == "failed"

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 
 from posts.models import CAPTION_MAX_LENGTH, UserPost
 from tests.factories import image_bytes, make_user, phone_jpeg, png_bomb, stripes
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("media")
 def upload(client, data: bytes, *, name: str = "photo.jpg", caption: str = "A caption"):
     return client.post(
         reverse("posts:create"),
-        {"image": SimpleUploadedFile(name, data), "caption": caption},
+        {"caption": caption, "image": SimpleUploadedFile(name, data)},
     )
 
 
@@ -77,11 +78,81 @@ def test_bad_upload_is_refused_with_a_message_the_user_understands(
 
 
 def test_file_over_the_upload_limit_is_refused(author_client, settings):
-    settings.POST_MAX_UPLOAD_BYTES = 10_000
+    settings.POST_MAX_UPLOAD_BYTES = 100_000
+    noise = image_bytes(Image.effect_noise((400, 300), 64).convert("RGB"), "PNG")
+    assert len(noise) > 100_000
 
-    response = upload(author_client, phone_jpeg((1200, 900)))
+    response = upload(author_client, noise, name="noise.png")
 
-    assert any("the limit is 0.0 MB. Upload a smaller image." in e for e in errors(response))
+    assert response.status_code == 413
+    message = "The file is larger than 0.1 MB, the limit. Upload a smaller image."
+    assert errors(response) == [message]
+    assert not UserPost.objects.exists()
+
+
+class GeneratedBody:
+    """A multipart body made as it is read, never whole in memory; counts what is read."""
+
+    def __init__(self, fields: dict[str, str], file_bytes: int, boundary: str) -> None:
+        parts = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+            f"{value}\r\n".encode()
+            for name, value in fields.items()
+        )
+        self.head = (
+            parts
+            + (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
+                'filename="huge.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+            ).encode()
+        )
+        self.tail = f"\r\n--{boundary}--\r\n".encode()
+        self.length = len(self.head) + file_bytes + len(self.tail)
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        left = self.length - self.read_bytes
+        size = left if size is None or size < 0 else min(size, left)
+        start, end = self.read_bytes, self.read_bytes + size
+        file_end = self.length - len(self.tail)
+        chunk = self.head[start:end]
+        if end > len(self.head):
+            chunk += b"\xff" * (min(end, file_end) - max(start, len(self.head)))
+        if end > file_end:
+            chunk += self.tail[max(0, start - file_end) : end - file_end]
+        self.read_bytes = end
+        return chunk
+
+    def readline(self, size: int = -1) -> bytes:
+        line = b""
+        while not line.endswith(b"\n") and len(line) != size and self.read_bytes < self.length:
+            line += self.read(1)
+        return line
+
+
+def test_a_huge_upload_is_cut_off_at_the_limit_not_read_whole(author_client, settings):
+    """A 200 MB upload was written to disk whole before the 20 MB limit refused it."""
+    settings.POST_MAX_UPLOAD_BYTES = 1024 * 1024
+    body = GeneratedBody({"caption": "big"}, 200 * 1024 * 1024, "XyZ")
+
+    # The test client, with the body replaced by one read as a server streams it.
+    response = author_client.generic(
+        "POST",
+        reverse("posts:create"),
+        **{
+            "wsgi.input": body,
+            "CONTENT_LENGTH": str(body.length),
+            "CONTENT_TYPE": "multipart/form-data; boundary=XyZ",
+        },
+    )
+
+    assert response.status_code == 413
+    assert errors(response) == [
+        "The file is larger than 1.0 MB, the limit. Upload a smaller image."
+    ]
+    # One 64 KiB chunk past the limit at most, and the form fields before the file.
+    assert body.read_bytes < settings.POST_MAX_UPLOAD_BYTES + 128 * 1024
+    assert [p for p in Path(settings.FILE_UPLOAD_TEMP_DIR).iterdir() if p.is_file()] == []
     assert not UserPost.objects.exists()
 
 

@@ -13,6 +13,7 @@ from tests.processes import (
     beat_process,
     embedded_env,
     embedded_redis,
+    healthz_request,
     manage,
     web_process,
     worker_process,
@@ -59,7 +60,7 @@ def test_embedded_default_completes_a_chord_and_reports_healthy(tmp_path):
         web_process(env) as base,
     ):
         output = manage("shell", "-c", CHORD_SCRIPT, env=env)
-        with urlopen(f"{base}/healthz", timeout=30) as response:  # noqa: S310 - local
+        with urlopen(healthz_request(base), timeout=30) as response:  # noqa: S310 - local
             status, body = response.status, json.load(response)
 
     assert "chord total 210" in output

@@ -34,6 +34,94 @@ def test_missing_secret_key_fails_at_start_naming_the_variable():
     assert "SECRET_KEY is not set" in done.stderr
 
 
+def _settings(*names: str, **env: str | None) -> subprocess.CompletedProcess:
+    """Import the settings in a fresh process with ``env``; print the named ones as JSON."""
+    script = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{n: str(getattr(settings, n)) for n in {list(names)!r}}}))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=project_env(**env),
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_debug_is_off_unless_asked_for():
+    done = _settings("DEBUG", "SERVE_MEDIA", DEBUG=None, SECRET_KEY=secrets.token_urlsafe(50))
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"DEBUG": "False", "SERVE_MEDIA": "False"}
+
+
+def test_forgetting_both_debug_and_the_key_stops_the_process():
+    done = _settings("SECRET_KEY", DEBUG=None, SECRET_KEY=None)
+
+    assert done.returncode != 0
+    assert "SECRET_KEY is not set" in done.stderr
+
+
+def test_development_key_is_made_once_per_install_and_kept(tmp_path):
+    """No key lives in the source: each install draws its own, and keeps it."""
+    one, other = tmp_path / "one", tmp_path / "other"
+
+    first = _settings("SECRET_KEY", DEBUG="1", SECRET_KEY=None, DATA_DIR=str(one))
+    again = _settings("SECRET_KEY", DEBUG="1", SECRET_KEY=None, DATA_DIR=str(one))
+    elsewhere = _settings("SECRET_KEY", DEBUG="1", SECRET_KEY=None, DATA_DIR=str(other))
+
+    key = json.loads(first.stdout)["SECRET_KEY"]
+    assert len(key) >= 50
+    assert json.loads(again.stdout)["SECRET_KEY"] == key
+    assert json.loads(elsewhere.stdout)["SECRET_KEY"] != key
+    assert (one / "secret_key").read_text() == key
+    assert (one / "secret_key").stat().st_mode & 0o077 == 0, "readable by other users"
+
+
+def test_processes_starting_together_agree_on_the_development_key(tmp_path):
+    env = project_env(DEBUG="1", SECRET_KEY=None, DATA_DIR=str(tmp_path))
+    script = "from django.conf import settings; print(settings.SECRET_KEY)"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", f"import django; django.setup(); {script}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+
+    keys = {proc.communicate(timeout=60)[0].strip() for proc in procs}
+
+    assert keys == {(tmp_path / "secret_key").read_text()}
+    assert [p.name for p in tmp_path.iterdir()].count("secret_key") == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".secret_key")]
+
+
+def _make_run_debug(**env: str | None) -> str:
+    done = subprocess.run(
+        ["make", "-s", "-f", "Makefile", "-f", "-", "print-run-debug"],
+        input="print-run-debug:\n\t@echo $(RUN_DEBUG)\n",
+        cwd=ROOT,
+        env=project_env(**env),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_make_run_turns_debug_on_only_for_the_embedded_default():
+    embedded = {"DEBUG": None, "DATABASE_URL": None, "CELERY_BROKER_URL": None}
+
+    assert _make_run_debug(**embedded) == "1"
+    assert _make_run_debug(**{**embedded, "DATABASE_URL": "postgres://db/x"}) == "0"
+    assert _make_run_debug(**{**embedded, "CELERY_BROKER_URL": "amqp://mq//"}) == "0"
+    assert _make_run_debug(**{**embedded, "DATABASE_URL": "postgres://db/x", "DEBUG": "1"}) == "1"
+
+
 def _celery_conf(**env: str | None) -> dict:
     script = (
         "import json, django; django.setup(); from project.celery import app; "

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.factories import make_staff
 from tests.tasking import tasks  # noqa: F401 - registers the test tasks before the worker starts
 from tests.tasking.tasks import redis
 
@@ -61,9 +62,8 @@ class Samples:
 
 @pytest.fixture
 def staff_client(client: Client, django_user_model) -> Client:
-    """A client signed in as a staff member."""
-    user = django_user_model.objects.create_user("staff", password="x", is_staff=True)
-    client.force_login(user)
+    """A client signed in as a staff member of the Operators group."""
+    client.force_login(make_staff("staff", "Operators"))
     return client
 
 

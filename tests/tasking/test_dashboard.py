@@ -5,6 +5,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django_celery_results.models import TaskResult
 
 from tasking import progress
+from tests.factories import make_staff
 from tests.tasks import add, outcome
 
 
@@ -73,6 +74,9 @@ def test_dashboard_is_refused_to_non_staff_and_sends_anonymous_users_to_sign_in(
     assert anonymous["Location"].startswith("/accounts/login/")
 
     client.force_login(django_user_model.objects.create_user("someone", password="x"))
+    assert client.get("/tasks/").status_code == 403
+
+    client.force_login(make_staff("roll-officer", "Roll officers"))
     assert client.get("/tasks/").status_code == 403
 
 

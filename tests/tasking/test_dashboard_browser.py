@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.factories import make_staff
 from tests.tasks import add, outcome
 
 pytestmark = pytest.mark.browser
@@ -13,7 +14,7 @@ def test_dashboard_loads_with_its_chart_visible_and_no_console_errors(
     # Playwright's sync API runs an event loop in this thread; the ORM calls below are
     # ordinary blocking calls of the test, not of an async view.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    django_user_model.objects.create_user("staff", password="s3cret-pass", is_staff=True)
+    make_staff("staff", "Operators", password="s3cret-pass")
     add.delay(2, 2).get(timeout=30)
     outcome.delay("fail").get(timeout=30, propagate=False)
     page = browser_page

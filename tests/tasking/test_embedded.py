@@ -37,6 +37,7 @@ from tests.processes import (
     embedded_env,
     embedded_redis,
     free_port,
+    healthz_request,
     manage,
     web_process,
     worker_process,
@@ -238,7 +239,8 @@ class Stack:
 
     def healthz(self) -> tuple[int, dict] | None:
         try:
-            with urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=10) as response:
+            request = healthz_request(f"http://127.0.0.1:{self.port}")
+            with urlopen(request, timeout=10) as response:  # noqa: S310 - local test server
                 return response.status, json.load(response)
         except HTTPError as error:  # 503 while a part is still starting
             return error.code, json.load(error)

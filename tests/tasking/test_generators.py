@@ -127,3 +127,21 @@ def test_unfinished_generator_jobs_show_on_the_tasks_dashboard(admin_client):
 
     assert f"accounts.email_users #{job.pk}" in page
     assert "finished #" not in page
+
+
+@pytest.mark.django_db
+def test_chunk_tasks_report_outcomes_and_the_job_keeps_the_first_reasons():
+    job = GeneratorJob.objects.create(name="sparse_users", rows_total=12, rows_done=12)
+    job.state = GeneratorJob.State.DONE
+    job.save()
+
+    generators.record_outcome(job_id=job.pk, succeeded=3, failures=["a", "b", "c", "d"])
+    job.refresh_from_db()
+    assert not job.all_ended
+    generators.record_outcome(job_id=job.pk, succeeded=2, failures=["e", "f", "g"])
+
+    job.refresh_from_db()
+    assert (job.rows_succeeded, job.rows_failed, job.rows_ended) == (5, 7, 12)
+    assert job.failures == ["a", "b", "c", "d", "e"]
+    assert job.all_ended
+    assert job.ended_percent == 100

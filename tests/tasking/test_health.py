@@ -1,15 +1,25 @@
 """/healthz: database, broker, workers, queue coverage and beat, 503 naming what is down."""
 
+import threading
 import time
 import uuid
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test import Client
 from kombu import Queue
 
 from project.celery import app
-from tasking import health
+from tasking import health, inspection
+from tests.factories import make_staff, make_user
 from tests.processes import beat_process
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_answer():
+    """Start each test with no broker-side answer shared by an earlier one."""
+    cache.delete_many([health.SHARED_ANSWER_KEY, health.ASKING_KEY])
 
 
 def _healthz_until(client, ready, timeout: float = 30) -> dict:
@@ -21,7 +31,8 @@ def _healthz_until(client, ready, timeout: float = 30) -> dict:
         time.sleep(0.3)
 
 
-def test_healthz_reports_every_part_up_with_a_real_beat(worker, subprocess_env, client):
+def test_healthz_reports_every_part_up_with_a_real_beat(worker, subprocess_env, staff_client):
+    client = staff_client
     cache.delete(health.BEAT_HEARTBEAT_KEY)
 
     with beat_process(subprocess_env):
@@ -42,7 +53,8 @@ def test_healthz_reports_every_part_up_with_a_real_beat(worker, subprocess_env, 
     assert all(worker.hostname in consumers[q] for q in ("default", "images", "notifications"))
 
 
-def test_beat_that_never_beat_or_stopped_beating_is_unhealthy(worker, client, settings):
+def test_beat_that_never_beat_or_stopped_beating_is_unhealthy(worker, staff_client, settings):
+    client = staff_client
     cache.delete(health.BEAT_HEARTBEAT_KEY)
     body = client.get("/healthz").json()
     assert "beat" in body["failing"]
@@ -56,7 +68,8 @@ def test_beat_that_never_beat_or_stopped_beating_is_unhealthy(worker, client, se
     assert response.json()["failing"] == ["beat"]
 
 
-def test_a_queue_no_worker_consumes_is_unhealthy(worker, client, monkeypatch):
+def test_a_queue_no_worker_consumes_is_unhealthy(worker, staff_client, monkeypatch):
+    client = staff_client
     health.record_beat_heartbeat()
     orphan = f"orphan-{uuid.uuid4().hex[:8]}"
     monkeypatch.setitem(app.conf, "task_queues", [*app.conf.task_queues, Queue(orphan)])
@@ -71,7 +84,8 @@ def test_a_queue_no_worker_consumes_is_unhealthy(worker, client, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_healthz_names_the_broker_when_it_is_unreachable(client, monkeypatch):
+def test_healthz_names_the_broker_when_it_is_unreachable(staff_client, monkeypatch):
+    client = staff_client
     closed_port = "amqp://guest:guest@127.0.0.1:1//"
     # Celery resolves the read URL from broker_url when it loads its config.
     monkeypatch.setattr(app.conf, "broker_read_url", closed_port)
@@ -96,3 +110,77 @@ def test_healthcheck_command_fails_naming_the_check_and_passes_once_beat_beats()
 
     health.record_beat_heartbeat()
     call_command("healthcheck", "beat", "database")
+
+
+@pytest.mark.django_db
+def test_anonymous_callers_see_ok_or_down_per_part_and_nothing_more(client, monkeypatch):
+    monkeypatch.setattr(app.conf, "broker_read_url", "amqp://guest:guest@127.0.0.1:1//")
+    health.record_beat_heartbeat()
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "fail",
+        "checks": {
+            "database": "ok",
+            "broker": "down",
+            "workers": "down",
+            "queues": "down",
+            "beat": "ok",
+        },
+    }
+
+
+def test_details_are_for_operators_and_the_metrics_token(worker, client, settings):
+    settings.METRICS_TOKEN = "probe-token"
+    health.record_beat_heartbeat()
+
+    anonymous = client.get("/healthz").content.decode()
+    with_token = client.get("/healthz", headers={"Authorization": "Bearer probe-token"}).json()
+    client.force_login(make_user("someone", is_staff=True))
+    staff_only = client.get("/healthz").content.decode()
+    client.force_login(make_staff("operator", "Operators"))
+    operator = client.get("/healthz").json()
+
+    for text in (anonymous, staff_only):
+        assert worker.hostname not in text
+        assert "detail" not in text and "postgresql" not in text
+    for body in (with_token, operator):
+        assert body["checks"]["database"]["detail"] == "postgresql"
+        assert worker.hostname in {w["name"] for w in body["checks"]["workers"]["data"]["workers"]}
+
+
+def test_one_worker_ping_serves_every_caller_at_once_and_for_a_few_seconds(
+    worker, settings, monkeypatch
+):
+    settings.HEALTHZ_CACHE_SECONDS = 3
+    health.record_beat_heartbeat()
+    pings: list[float] = []
+    ask = inspection.workers_and_queues
+
+    def counted(*args, **kwargs):
+        pings.append(time.monotonic())
+        return ask(*args, **kwargs)
+
+    monkeypatch.setattr(inspection, "workers_and_queues", counted)
+    statuses: list[int] = []
+
+    def call() -> None:
+        try:
+            statuses.append(Client().get("/healthz").status_code)
+        finally:
+            connection.close()
+
+    callers = [threading.Thread(target=call) for _ in range(20)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    again = Client().get("/healthz").status_code
+    time.sleep(settings.HEALTHZ_CACHE_SECONDS + 0.5)
+    later = Client().get("/healthz").status_code
+
+    assert statuses == [200] * 20
+    assert again == later == 200
+    assert len(pings) == 2, "one ping for the 20 callers and the next, one after 3 s"

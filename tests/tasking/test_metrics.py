@@ -10,6 +10,7 @@ from kombu import Queue
 
 from project.celery import app
 from tasking import metrics
+from tests.factories import staff_group
 from tests.processes import worker_process
 from tests.tasks import outcome, retry_once, whoami
 
@@ -135,13 +136,16 @@ def test_no_token_configured_means_no_token_is_accepted(client, settings):
 
 
 @pytest.mark.django_db
-def test_metrics_are_readable_by_staff_and_refused_to_other_users(client, django_user_model):
+def test_metrics_are_readable_by_operators_and_refused_to_other_users(client, django_user_model):
     user = django_user_model.objects.create_user("someone", password="x")
     client.force_login(user)
     assert client.get("/metrics").status_code == 401
 
     user.is_staff = True
     user.save()
+    assert client.get("/metrics").status_code == 401
+
+    user.groups.add(staff_group("Operators"))
     assert client.get("/metrics").status_code == 200
 
 

@@ -1,4 +1,4 @@
-"""Voter-roll fixtures: a private media folder and a small seeded roll."""
+"""Voter-roll fixtures: this test's own roll and media folders, and a small seeded roll."""
 
 import pytest
 
@@ -6,10 +6,11 @@ from voterroll.seeding import seed_voters
 
 
 @pytest.fixture(autouse=True)
-def roll_media(settings, tmp_path):
-    """Write roll files under this test's own folder."""
+def rolls_root(settings, tmp_path):
+    """Write roll files under this test's own folder (and media beside it); return it."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
+    settings.ROLLS_ROOT = tmp_path / "rolls"
+    return settings.ROLLS_ROOT
 
 
 @pytest.fixture

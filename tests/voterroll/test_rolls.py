@@ -39,21 +39,21 @@ def _members(run: RollRun, media: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.usefixtures("worker")
-def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, roll_media):
+def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, rolls_root):
     run = tasks.enqueue_run(strategy="per_station")
 
     run = _wait(run)
 
     assert run.state == "done", run.error
     assert run.voters_count == 1200 and run.stations_done == run.stations_count
-    members = _members(run, roll_media)
+    members = _members(run, rolls_root)
     metadata = json.loads(members["metadata.json"])
     assert sorted(members) == sorted(["metadata.json", *(f["path"] for f in metadata["files"])])
     for entry in metadata["files"]:
         assert hashlib.sha256(members[entry["path"]]).hexdigest() == entry["sha256"]
         assert len(members[entry["path"]]) == entry["bytes"]
     assert metadata["pages"] == run.pages_count == sum(f["pages"] for f in metadata["files"])
-    assert hashlib.sha256((roll_media / run.zip_file).read_bytes()).hexdigest() == run.zip_sha256
+    assert hashlib.sha256((rolls_root / run.zip_file).read_bytes()).hexdigest() == run.zip_sha256
     # Every voter of the run appears exactly once across the station books.
     seen = Counter()
     numbers = set(Voter.objects.values_list("number", flat=True))
@@ -69,28 +69,28 @@ def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, roll
 
 @pytest.mark.usefixtures("worker")
 @pytest.mark.parametrize("strategy", ["single", "per_center", "starmap"])
-def test_every_strategy_produces_the_same_books(seeded, roll_media, strategy):
+def test_every_strategy_produces_the_same_books(seeded, rolls_root, strategy):
     run = _wait(tasks.enqueue_run(strategy=strategy))
 
     assert run.state == "done", run.error
-    metadata = json.loads(_members(run, roll_media)["metadata.json"])
+    metadata = json.loads(_members(run, rolls_root)["metadata.json"])
     books = [f for f in metadata["files"] if f["kind"] == "station_book"]
     assert len(books) == run.stations_count
     assert sum(f["voters"] for f in books) == 1200
 
 
 @pytest.mark.usefixtures("worker")
-def test_rendering_one_station_twice_gives_one_file_with_the_same_content(seeded, roll_media):
+def test_rendering_one_station_twice_gives_one_file_with_the_same_content(seeded, rolls_root):
     run = rolls.assign(rolls.create_run(strategy="per_station").id)
     station = Station.objects.filter(run=run).first()
 
     first = tasks.render_station.delay(run.id, station.id).get(timeout=30)
-    digest = hashlib.sha256((roll_media / first["file"]).read_bytes()).hexdigest()
+    digest = hashlib.sha256((rolls_root / first["file"]).read_bytes()).hexdigest()
     second = tasks.render_station.delay(run.id, station.id).get(timeout=30)
 
     assert first == second
-    assert hashlib.sha256((roll_media / second["file"]).read_bytes()).hexdigest() == digest
-    folder = (roll_media / first["file"]).parent
+    assert hashlib.sha256((rolls_root / second["file"]).read_bytes()).hexdigest() == digest
+    folder = (rolls_root / first["file"]).parent
     assert sorted(p.name for p in folder.iterdir()) == ["door-001.pdf", "station-001.pdf"]
     run.refresh_from_db()
     assert run.stations_done == 1
@@ -145,7 +145,7 @@ def test_sweeper_fails_a_stalled_run_with_the_reason(seeded):
     assert "No progress for 15 minutes while rendering" in run.error
 
 
-def test_cancel_stops_rendering_and_removes_partial_files(seeded, roll_media):
+def test_cancel_stops_rendering_and_removes_partial_files(seeded, rolls_root):
     run = rolls.assign(rolls.create_run(strategy="per_station").id)
     first, second = Station.objects.filter(run=run)[:2]
     rolls.render_station(first.id)
@@ -166,7 +166,7 @@ def _files_under(folder: Path) -> list[str]:
 
 
 def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
-    subprocess_env, roll_media, settings
+    subprocess_env, rolls_root, settings
 ):
     # 40-voter stations: 4,000 voters make about 100 station tasks, several seconds of
     # drawing on two processes, so the cancel lands with most of them still queued.
@@ -174,7 +174,7 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
     seed_voters(voters=4000, centers=4, seed=7, locale="en", replace=False)
     env = {
         **subprocess_env,
-        "MEDIA_ROOT": str(roll_media),
+        "ROLLS_ROOT": str(rolls_root),
         "ROLL_STATION_MAX": "40",
         "WORKER_QUEUES": "default,pdf",
         "WORKER_CONCURRENCY": "2",

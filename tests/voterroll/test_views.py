@@ -1,8 +1,10 @@
 """Staff Rolls pages: start, watch, download; staff only."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from tests.factories import make_staff
 from voterroll import rolls
 from voterroll.models import RollRun, Station
 
@@ -11,20 +13,46 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("staff", password="pw-staff-1", is_staff=True)
+    return make_staff("staff", "Roll officers", password="pw-staff-1")
 
 
-def test_rolls_pages_are_staff_only(client, django_user_model):
+def test_rolls_pages_send_anonymous_visitors_to_sign_in_and_refuse_other_users(
+    client, django_user_model
+):
     run = RollRun.objects.create()
-    django_user_model.objects.create_user("someone", password="pw-someone-1")
-    client.login(username="someone", password="pw-someone-1")
-
-    for url in (
+    urls = (
         reverse("voterroll:index"),
         reverse("voterroll:run", args=[run.id]),
+        reverse("voterroll:progress", args=[run.id]),
         reverse("voterroll:file", args=[run.id, "metadata.json"]),
-    ):
-        assert client.get(url).status_code == 302
+    )
+    for url in urls:
+        assert client.get(url).url.startswith(reverse("login"))
+
+    client.force_login(django_user_model.objects.create_user("someone"))
+    assert [client.get(url).status_code for url in urls] == [403] * len(urls)
+    client.force_login(make_staff("operator", "Operators", "Communications"))
+    assert [client.get(url).status_code for url in urls] == [403] * len(urls)
+    assert client.post(reverse("voterroll:cancel", args=[run.id])).status_code == 403
+
+
+def test_staff_who_may_only_watch_cannot_start_cancel_or_download(client, seeded):
+    watcher = make_staff("watcher")
+    watcher.user_permissions.add(Permission.objects.get(codename="view_rollrun"))
+    run = RollRun.objects.create(state="rendering")
+    client.force_login(watcher)
+
+    index = client.get(reverse("voterroll:index"))
+    started = client.post(reverse("voterroll:index"), {"strategy": "single"})
+    cancelled = client.post(reverse("voterroll:cancel", args=[run.id]))
+    downloaded = client.get(reverse("voterroll:file", args=[run.id, "metadata.json"]))
+
+    assert index.status_code == 200
+    assert "Generate roll" not in index.content.decode()
+    assert (started.status_code, cancelled.status_code, downloaded.status_code) == (403,) * 3
+    assert RollRun.objects.count() == 1
+    run.refresh_from_db()
+    assert run.state == "rendering"
 
 
 def test_starting_a_run_enqueues_it_after_commit(

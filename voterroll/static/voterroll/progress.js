@@ -1,4 +1,5 @@
-// Poll each active run's progress and update its bar, state and download link.
+// Poll each active run's progress and update its bar, state and download link (shown
+// only to users who may download).
 (function () {
   "use strict";
   var FINISHED = ["done", "failed", "cancelled"];
@@ -21,7 +22,7 @@
           percent.textContent = data.percent + "%";
           state.textContent = data.state;
           if (pages) pages.textContent = data.pages;
-          if (data.zip_url) { zip.href = data.zip_url; zip.hidden = false; }
+          if (zip && data.zip_url) { zip.href = data.zip_url; zip.hidden = false; }
           if (FINISHED.indexOf(data.state) === -1) setTimeout(poll, INTERVAL);
         })
         .catch(function () { setTimeout(poll, INTERVAL * 4); });
