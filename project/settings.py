@@ -17,6 +17,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from filestore.configuration import from_environment as file_storages
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "django_celery_beat",
     "tasking",
+    "filestore",
     "accounts",
     "posts",
     "outings",
@@ -173,17 +176,29 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
+
+# --- Files: three storages (filestore/) -----------------------------------------------
+# "default" holds public media (thumbnails, served by URL), "uploads" the private
+# originals, "rolls" the private voter-roll files. FILE_STORAGE=local keeps them in
+# folders (the embedded default); s3 keeps them in S3-compatible object storage, which
+# every host reaches, so web and workers can run on machines that share no disk.
+FILE_STORAGE = os.environ.get("FILE_STORAGE") or "local"
+# Private roll files; never under MEDIA_ROOT, which a URL serves.
+ROLLS_ROOT = Path(os.environ.get("ROLLS_ROOT") or DATA_DIR / "rolls")
+# A private file is handed out as a redirect to a presigned URL living this many
+# seconds (object storage), long enough for a browser to follow it and start reading.
+PRIVATE_FILE_URL_SECONDS = env_int("PRIVATE_FILE_URL_SECONDS", 60)
+# 0: stream private files through the web process instead (storage browsers can't reach).
+PRIVATE_FILES_REDIRECT = env_bool("PRIVATE_FILES_REDIRECT", True)
+# The README's settings table lists the variables (FILE_STORAGE, S3_*, MEDIA_URL).
+STORAGES, MEDIA_URL = file_storages(os.environ)
+STORAGES["staticfiles"] = {
+    "BACKEND": (
+        "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
 }
 # Serve uploads from Django itself (fine behind one host; put a CDN or nginx in front at scale).
 SERVE_MEDIA = env_bool("SERVE_MEDIA", True)
@@ -394,11 +409,13 @@ POST_MAX_UPLOAD_BYTES = env_int("POST_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 POST_MAX_PIXELS = env_int("POST_MAX_PIXELS", 50_000_000)
 # Uploaded originals live outside MEDIA_ROOT: the site serves only re-encoded thumbnails.
 POST_UPLOADS_ROOT = Path(os.environ.get("POST_UPLOADS_ROOT") or DATA_DIR / "uploads")
-# Uploads are streamed to a file here (FILE_UPLOAD_HANDLERS below). Kept beside the
-# originals so storing one is a rename on the same filesystem, not a copy (under /tmp
-# it would be another filesystem in a container).
+# Uploads are streamed to a file here (FILE_UPLOAD_HANDLERS below). Locally, kept beside
+# the originals so storing one is a rename on the same filesystem, not a copy (under
+# /tmp it would be another filesystem in a container); on object storage, a scratch
+# folder of this host the upload is sent from.
 FILE_UPLOAD_TEMP_DIR = Path(
-    os.environ.get("FILE_UPLOAD_TEMP_DIR") or POST_UPLOADS_ROOT / "incoming"
+    os.environ.get("FILE_UPLOAD_TEMP_DIR")
+    or (POST_UPLOADS_ROOT if FILE_STORAGE == "local" else DATA_DIR) / "incoming"
 )
 FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 # Post images are the site's only uploads, and every accepted one is kept: stream each
