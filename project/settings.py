@@ -465,12 +465,24 @@ CELERY_BEAT_SCHEDULE["voterroll.sweep_runs"] = {
 # --- observability --------------------------------------------------------------------
 
 # prometheus_client's multiprocess files: every worker, prefork child and web process
-# writes its own, and /metrics adds them up. Web and workers must share this folder.
+# writes its own, and /metrics adds them up (the workers of this host, unless they serve
+# their own: WORKER_METRICS_PORT).
 PROMETHEUS_MULTIPROC_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or DATA_DIR / "metrics")
 # Collect task metrics from Celery's signals (0 turns the handlers off, e.g. to measure them).
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; staff may browse it.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Set on workers of a host that shares no folder with the web: the worker then serves
+# its own task metrics on this port (to METRICS_TOKEN holders), and /metrics leaves
+# them out. Unset: workers write to PROMETHEUS_MULTIPROC_DIR, which /metrics reads.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
+# Every interface by default: Prometheus scrapes it from another host.
+WORKER_METRICS_ADDRESS = os.environ.get("WORKER_METRICS_ADDRESS") or "0.0.0.0"  # noqa: S104
+if WORKER_METRICS_PORT and not METRICS_TOKEN:
+    raise ImproperlyConfigured(
+        "WORKER_METRICS_PORT is set but METRICS_TOKEN is not: the worker's metrics answer "
+        "only to a bearer token. Set METRICS_TOKEN on every worker and in Prometheus."
+    )
 # Application figures on /metrics: rows of each model by its state field
 # ("app_label.Model" counts by "state", "app_label.Model:field" by another field).
 METRICS_STATE_COUNTS = {
