@@ -26,6 +26,7 @@ dev: $(VENV)/.dev-installed
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py prepare_storage
 	$(PY) manage.py createcachetable
 	$(PY) manage.py demo_superuser
 	@echo "Open http://127.0.0.1:8000 (Ctrl-C stops web, worker and beat)"
