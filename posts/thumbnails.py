@@ -233,7 +233,10 @@ def _forget_other_boxes(post_id: int, boxes: Sequence[Box]) -> None:
     if not names:
         return  # the usual case: skip a DELETE that would match nothing
     stale.delete()
-    transaction.on_commit(lambda: [thumbnails_storage().delete(name) for name in names])
+    # robust: a storage error is logged, not raised into the task after its work is done.
+    transaction.on_commit(
+        lambda: [thumbnails_storage().delete(name) for name in names], robust=True
+    )
 
 
 def generate_for(*, post_id: int) -> UserPost.State | None:
@@ -264,7 +267,11 @@ def generate_for(*, post_id: int) -> UserPost.State | None:
     _store(post_id, rendered)
     if not _record(post_id, rendered, had_thumbnails=had_thumbnails):
         logger.info("post %s was deleted while its thumbnails were made", post_id)
-        delete_files(post_id=post_id, upload_name="")
+        try:
+            delete_files(post_id=post_id, upload_name="")
+        except OSError:
+            # posts.delete_files, queued by the delete, retries until they are gone.
+            logger.warning("post %s: its thumbnails could not be deleted yet", post_id)
         return None
     logger.info("made %d thumbnails of post %s", len(rendered), post_id)
     return UserPost.State.READY
