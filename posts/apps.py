@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 
 class PostsConfig(AppConfig):
@@ -11,4 +11,9 @@ class PostsConfig(AppConfig):
 
         post_save.connect(
             receivers.enqueue_thumbnails, sender=UserPost, dispatch_uid="posts.enqueue_thumbnails"
+        )
+        post_delete.connect(
+            receivers.enqueue_file_deletion,
+            sender=UserPost,
+            dispatch_uid="posts.enqueue_file_deletion",
         )

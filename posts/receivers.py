@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from posts.models import UserPost
-from posts.tasks import generate_thumbnails
+from posts.tasks import delete_files, generate_thumbnails
 
 
 def enqueue_thumbnails(sender, instance: UserPost, created: bool, raw: bool, **kwargs) -> None:
     """Queue the thumbnails of a new post once its row is committed."""
     if created and not raw:
         generate_thumbnails.delay_on_commit(instance.id)
+
+
+def enqueue_file_deletion(sender, instance: UserPost, **kwargs) -> None:
+    """Queue the deletion of a deleted post's files once the delete is committed.
+
+    However the post goes (its page, the admin, its author's account), its upload and
+    thumbnails go too; a rolled-back delete keeps them.
+    """
+    delete_files.delay_on_commit(instance.id, instance.image.name)

@@ -22,6 +22,16 @@ RETRY_BACKOFF_MAX = 600
 TOO_LONG = "Making the thumbnails took too long. Try a smaller image."
 
 
+def _backoff(task) -> float:
+    """Seconds before the next try: exponential, with full jitter (Celery's formula)."""
+    return get_exponential_backoff_interval(
+        factor=task.retry_backoff,
+        retries=task.request.retries,
+        maximum=task.retry_backoff_max,
+        full_jitter=True,
+    )
+
+
 def record_killed(exc: BaseException, post_id: int, *args, **kwargs) -> None:
     """Mark the post failed when its run was killed rather than ending by itself."""
     if isinstance(exc, TimeLimitExceeded):
@@ -59,10 +69,20 @@ def generate_thumbnails(self, post_id: int, **kwargs) -> None:
                 post_id, "The thumbnails could not be stored. Staff can re-generate them."
             )
             raise
-        countdown = get_exponential_backoff_interval(
-            factor=self.retry_backoff,
-            retries=self.request.retries,
-            maximum=self.retry_backoff_max,
-            full_jitter=True,
-        )
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        raise self.retry(exc=exc, countdown=_backoff(self)) from exc
+
+
+@task(
+    name="posts.delete_files",
+    bind=True,
+    ignore_result=True,
+    max_retries=STORAGE_RETRIES,
+    retry_backoff=RETRY_BACKOFF_FACTOR,
+    retry_backoff_max=RETRY_BACKOFF_MAX,
+)
+def delete_files(self, post_id: int, upload_name: str = "", **kwargs) -> None:
+    """Delete a deleted post's upload and thumbnails (missing ones are fine)."""
+    try:
+        thumbnails.delete_files(post_id=post_id, upload_name=upload_name)
+    except OSError as exc:
+        raise self.retry(exc=exc, countdown=_backoff(self)) from exc

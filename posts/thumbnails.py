@@ -3,29 +3,27 @@
 The upload is decoded once, in JPEG draft mode when that helps (the decoder scales by
 1/2, 1/4 or 1/8 while decoding, which is most of the saving on a phone photo), turned
 upright from its EXIF orientation, and each smaller size is resized from the previous
-one. Output is re-encoded JPEG without any metadata, written atomically under a
-deterministic name, so running this twice leaves one file and one row per size.
+one. Output is re-encoded JPEG without any metadata, saved through the media storage
+under a deterministic name (each appears whole: filestore/), so running this twice
+overwrites the same files and leaves one row per size.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import struct
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from posts.models import Thumbnail, UserPost
-from posts.storage import uploads_storage, write_files_atomically
+from posts.storage import thumbnails_storage, uploads_storage
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +43,11 @@ class BadImage(Exception):
 
 
 class StorageError(Exception):
-    """Reading the upload or writing a thumbnail failed; worth retrying later."""
+    """Reading the upload or writing a thumbnail failed; worth retrying later.
+
+    Every storage backend reports a failure as OSError (filestore/), so this is raised
+    for local folders and object storage alike.
+    """
 
 
 @dataclass(frozen=True, order=True)
@@ -179,12 +181,9 @@ def _read_upload(name: str) -> bytes:
 
 
 def _store(post_id: int, rendered: Sequence[Rendered]) -> None:
-    files = {
-        Path(default_storage.path(thumbnail_name(post_id, item.box))): item.data
-        for item in rendered
-    }
+    files = {thumbnail_name(post_id, item.box): item.data for item in rendered}
     try:
-        write_files_atomically(files)
+        thumbnails_storage().save_many(files)
     except OSError as exc:
         raise StorageError(f"cannot write the thumbnails of post {post_id}: {exc}") from exc
 
@@ -234,7 +233,10 @@ def _forget_other_boxes(post_id: int, boxes: Sequence[Box]) -> None:
     if not names:
         return  # the usual case: skip a DELETE that would match nothing
     stale.delete()
-    transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+    # robust: a storage error is logged, not raised into the task after its work is done.
+    transaction.on_commit(
+        lambda: [thumbnails_storage().delete(name) for name in names], robust=True
+    )
 
 
 def generate_for(*, post_id: int) -> UserPost.State | None:
@@ -265,7 +267,11 @@ def generate_for(*, post_id: int) -> UserPost.State | None:
     _store(post_id, rendered)
     if not _record(post_id, rendered, had_thumbnails=had_thumbnails):
         logger.info("post %s was deleted while its thumbnails were made", post_id)
-        delete_files(post_id=post_id, upload_name="")
+        try:
+            delete_files(post_id=post_id, upload_name="")
+        except OSError:
+            # posts.delete_files, queued by the delete, retries until they are gone.
+            logger.warning("post %s: its thumbnails could not be deleted yet", post_id)
         return None
     logger.info("made %d thumbnails of post %s", len(rendered), post_id)
     return UserPost.State.READY
@@ -275,4 +281,4 @@ def delete_files(*, post_id: int, upload_name: str) -> None:
     """Delete a post's upload and thumbnail folder (missing files are fine)."""
     if upload_name:
         uploads_storage().delete(upload_name)
-    shutil.rmtree(default_storage.path(thumbnail_folder(post_id)), ignore_errors=True)
+    thumbnails_storage().delete_folder(thumbnail_folder(post_id))

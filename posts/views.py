@@ -9,7 +9,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from posts import uploads
-from posts.deletion import delete_post
 from posts.forms import UserPostForm
 from posts.models import UserPost
 
@@ -84,6 +83,6 @@ def delete(request: HttpRequest, post_id: int) -> HttpResponse:
     post = get_object_or_404(UserPost, id=post_id)
     if post.author_id != request.user.id:
         return HttpResponseForbidden("Only the author can delete a post.")
-    delete_post(post=post)
+    post.delete()  # its files follow, in a worker (posts.receivers.enqueue_file_deletion)
     messages.success(request, "Your post was deleted.")
     return redirect("posts:index")

@@ -20,6 +20,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from filestore.configuration import from_environment as file_storages
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -103,6 +105,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "tasking",
+    "filestore",
     "accounts",
     "posts",
     "outings",
@@ -236,17 +239,31 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
-MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", DATA_DIR / "media"))
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        )
-    },
+
+# --- Files: three storages (filestore/) -----------------------------------------------
+# "default" holds public media (thumbnails, served by URL), "uploads" the private
+# originals, "rolls" the private voter-roll files. FILE_STORAGE=local keeps them in
+# folders (the embedded default); s3 keeps them in S3-compatible object storage, which
+# every host reaches, so web and workers can run on machines that share no disk.
+FILE_STORAGE = os.environ.get("FILE_STORAGE") or "local"
+# Roll outputs (station books, center lists, metadata.json, the zip) are personal data:
+# kept outside MEDIA_ROOT, where no URL reaches them; only the permission-checked
+# download view (voterroll/views.py) hands them out.
+ROLLS_ROOT = Path(os.environ.get("ROLLS_ROOT") or DATA_DIR / "rolls")
+# A private file is handed out as a redirect to a presigned URL living this many
+# seconds (object storage), long enough for a browser to follow it and start reading.
+PRIVATE_FILE_URL_SECONDS = env_int("PRIVATE_FILE_URL_SECONDS", 60)
+# 0: stream private files through the web process instead (storage browsers can't reach).
+PRIVATE_FILES_REDIRECT = env_bool("PRIVATE_FILES_REDIRECT", True)
+# The README's settings table lists the variables (FILE_STORAGE, S3_*, MEDIA_URL).
+STORAGES, MEDIA_URL = file_storages(os.environ)
+STORAGES["staticfiles"] = {
+    "BACKEND": (
+        "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
 }
 # Serve MEDIA_ROOT (public thumbnails only) from Django itself while developing; in
 # production a web server or CDN serves it. Nothing private is ever under MEDIA_ROOT.
@@ -460,11 +477,13 @@ POST_MAX_UPLOAD_BYTES = env_int("POST_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 POST_MAX_PIXELS = env_int("POST_MAX_PIXELS", 50_000_000)
 # Uploaded originals live outside MEDIA_ROOT: the site serves only re-encoded thumbnails.
 POST_UPLOADS_ROOT = Path(os.environ.get("POST_UPLOADS_ROOT") or DATA_DIR / "uploads")
-# Uploads are streamed to a file here (FILE_UPLOAD_HANDLERS below). Kept beside the
-# originals so storing one is a rename on the same filesystem, not a copy (under /tmp
-# it would be another filesystem in a container).
+# Uploads are streamed to a file here (FILE_UPLOAD_HANDLERS below). Locally, kept beside
+# the originals so storing one is a rename on the same filesystem, not a copy (under
+# /tmp it would be another filesystem in a container); on object storage, a scratch
+# folder of this host the upload is sent from.
 FILE_UPLOAD_TEMP_DIR = Path(
-    os.environ.get("FILE_UPLOAD_TEMP_DIR") or POST_UPLOADS_ROOT / "incoming"
+    os.environ.get("FILE_UPLOAD_TEMP_DIR")
+    or (POST_UPLOADS_ROOT if FILE_STORAGE == "local" else DATA_DIR) / "incoming"
 )
 FILE_UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 # Post images are the site's only uploads, and every accepted one is kept: stream each
@@ -494,10 +513,6 @@ CELERY_BEAT_SCHEDULE["tasking.relay_outbox"] = {
 }
 
 # --- voterroll ---
-# Roll outputs (station books, center lists, metadata.json, the zip) are personal data:
-# kept outside MEDIA_ROOT, where no URL reaches them; only the permission-checked
-# download view (voterroll/views.py) hands them out.
-ROLLS_ROOT = Path(os.environ.get("ROLLS_ROOT") or DATA_DIR / "rolls")
 # 550: the most voters one polling desk can process on election day.
 ROLL_STATION_MAX = env_int("ROLL_STATION_MAX", 550)
 # 25: below this, a gender's voters in a center are too few for a desk of their own.
@@ -523,12 +538,24 @@ CELERY_BEAT_SCHEDULE["voterroll.sweep_runs"] = {
 # --- observability --------------------------------------------------------------------
 
 # prometheus_client's multiprocess files: every worker, prefork child and web process
-# writes its own, and /metrics adds them up. Web and workers must share this folder.
+# writes its own, and /metrics adds them up (the workers of this host, unless they serve
+# their own: WORKER_METRICS_PORT).
 PROMETHEUS_MULTIPROC_DIR = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or DATA_DIR / "metrics")
 # Collect task metrics from Celery's signals (0 turns the handlers off, e.g. to measure them).
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 # Prometheus scrapes /metrics with "Authorization: Bearer <token>"; staff may browse it.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Set on workers of a host that shares no folder with the web: the worker then serves
+# its own task metrics on this port (to METRICS_TOKEN holders), and /metrics leaves
+# them out. Unset: workers write to PROMETHEUS_MULTIPROC_DIR, which /metrics reads.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0)
+# Every interface by default: Prometheus scrapes it from another host.
+WORKER_METRICS_ADDRESS = os.environ.get("WORKER_METRICS_ADDRESS") or "0.0.0.0"  # noqa: S104
+if WORKER_METRICS_PORT and not METRICS_TOKEN:
+    raise ImproperlyConfigured(
+        "WORKER_METRICS_PORT is set but METRICS_TOKEN is not: the worker's metrics answer "
+        "only to a bearer token. Set METRICS_TOKEN on every worker and in Prometheus."
+    )
 # Application figures on /metrics: rows of each model by its state field
 # ("app_label.Model" counts by "state", "app_label.Model:field" by another field).
 METRICS_STATE_COUNTS = {

@@ -6,6 +6,10 @@ gunicorn workers add up); the web process reads them all at ``GET /metrics`` and
 gauges it asks for at scrape time: queue depths from the broker, workers from a
 remote-control broadcast, and application figures from the database.
 
+On several hosts no folder is shared: a worker started with ``WORKER_METRICS_PORT``
+keeps its files (its own and its prefork children's) in a folder of its own and serves
+them on that port, and Prometheus scrapes every worker as well as the web.
+
 Names and labels follow celery-exporter where they overlap, so its Grafana dashboards
 and alerts work unchanged.
 """
@@ -13,12 +17,17 @@ and alerts work unchanged.
 from __future__ import annotations
 
 import glob
+import hmac
+import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from celery import Celery, signals
 from django.apps import apps
@@ -30,6 +39,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    make_wsgi_app,
     multiprocess,
     values,
 )
@@ -37,6 +47,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from tasking import inspection
+
+logger = logging.getLogger(__name__)
 
 # Files are named after the writing process. The host is part of the name because
 # compose mounts one volume into every container, where pids repeat; "-" because
@@ -204,7 +216,13 @@ def _on_rejected(sender: Any = None, message: Any = None, **kwargs) -> None:
 
 def _on_worker_init(sender: Any = None, **kwargs) -> None:
     _node["name"] = getattr(sender, "hostname", "") or ""
+    port = settings.WORKER_METRICS_PORT
+    if port:
+        # Before the pool forks: the children inherit the folder through the environment.
+        _use_multiprocess_directory(Path(settings.PROMETHEUS_MULTIPROC_DIR) / f"worker-{port}")
     remove_files_of_dead_processes()
+    if port:
+        serve_worker_metrics(port=port, address=settings.WORKER_METRICS_ADDRESS)
 
 
 def _on_process_init(sender: str | None = None, **kwargs) -> None:
@@ -269,6 +287,52 @@ def remove_files_of_dead_processes() -> list[str]:
             os.remove(path)
             removed.append(path)
     return removed
+
+
+def bearer_token_matches(authorization: str) -> bool:
+    """Return whether an Authorization header carries ``METRICS_TOKEN``."""
+    scheme, _, token = authorization.partition(" ")
+    expected = settings.METRICS_TOKEN
+    # No token configured means no token is accepted, not that any token is.
+    return (
+        bool(expected)
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(token.strip().encode(), expected.encode())
+    )
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """Scrapes every 15 s would drown the worker's log."""
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def serve_worker_metrics(*, port: int, address: str) -> WSGIServer:
+    """Serve this worker's metrics (its children's included) to ``METRICS_TOKEN`` holders.
+
+    A thread of the worker's main process answers; the live gauges (queues, workers,
+    application rows) stay on the web's ``/metrics``, asked once per scrape.
+    """
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    exposition_app = make_wsgi_app(registry)
+
+    def guarded(environ: dict, start_response: Any) -> Iterable[bytes]:
+        if not bearer_token_matches(environ.get("HTTP_AUTHORIZATION", "")):
+            start_response(
+                "401 Unauthorized",
+                [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Bearer realm="metrics"')],
+            )
+            return [b"A bearer token (METRICS_TOKEN) is required.\n"]
+        return exposition_app(environ, start_response)
+
+    server = make_server(address, port, guarded, _ThreadingServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="worker-metrics", daemon=True).start()
+    logger.info("serving this worker's metrics on %s:%s", address, port)
+    return server
 
 
 class LiveCollector(Collector):

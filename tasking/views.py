@@ -1,5 +1,3 @@
-import hmac
-
 from celery import current_app as app
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -37,14 +35,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _has_metrics_token(request: HttpRequest) -> bool:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    expected = settings.METRICS_TOKEN
-    # No token configured means no token is accepted, not that any token is.
-    return (
-        bool(expected)
-        and scheme.lower() == "bearer"
-        and hmac.compare_digest(token.strip().encode(), expected.encode())
-    )
+    return metrics.bearer_token_matches(request.headers.get("Authorization", ""))
 
 
 @never_cache

@@ -140,6 +140,46 @@ def subprocess_env(transactional_db) -> dict[str, str]:
     )
 
 
+@pytest.fixture(scope="session")
+def seaweedfs():
+    """A SeaweedFS of this run's own (S3 on a free port) with the project's buckets.
+
+    Started on first use and stopped at the end of the run; a run that cannot start it
+    fails, naming the problem, rather than skipping the tests that need it.
+    """
+    from tests.seaweedfs import OwnSeaweedFS
+
+    server = OwnSeaweedFS()
+    try:
+        server.start()
+        server.create_buckets()
+    except AssertionError as exc:
+        server.remove()
+        pytest.fail(f"SeaweedFS: {exc}", pytrace=False)
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def s3_env(seaweedfs) -> dict[str, str]:
+    """Variables that put a process's files on SeaweedFS, under this test's own prefixes."""
+    test = f"t-{uuid.uuid4().hex[:10]}"
+    return seaweedfs.environment(
+        media=f"{test}/media", uploads=f"{test}/uploads", rolls=f"{test}/rolls"
+    )
+
+
+@pytest.fixture
+def on_s3(settings, s3_env) -> dict[str, str]:
+    """Switch this process's storages to SeaweedFS; return the variables for subprocesses."""
+    from filestore.configuration import from_environment
+
+    storages, media_url = from_environment(s3_env)
+    settings.STORAGES = {**storages, "staticfiles": settings.STORAGES["staticfiles"]}
+    settings.MEDIA_URL = media_url
+    return s3_env
+
+
 @pytest.fixture
 def browser_page():
     """A Playwright page in Debian's Chromium (headless); fails, never skips, if missing."""

@@ -7,9 +7,6 @@ class VoterrollConfig(AppConfig):
 
     def ready(self) -> None:
         from tasking import progress
-        from voterroll import (
-            checks,  # noqa: F401 - registers the system checks
-            rolls,
-        )
+        from voterroll import rolls
 
         progress.register(rolls.running_generations)

@@ -14,7 +14,7 @@ import time
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from posts.storage import write_atomically
+from filestore.local import LocalStorage
 from tasking.base import task
 from tasking.locks import redis_client
 
@@ -86,6 +86,9 @@ def _slow_chunks(chunks: int, pause: float):
 
 @task(name="faults.slow_write", soft_time_limit=1, time_limit=30)
 def slow_write(run: str, path: str, **kwargs) -> None:
-    """Write a file through the project's atomic writer for 10 s: the soft limit cuts it."""
-    write_atomically(path, _slow_chunks(chunks=50, pause=0.2))
+    """Write a file through a local storage's atomic writer for 10 s: the soft limit cuts it."""
+    folder, name = os.path.split(path)
+    with LocalStorage(location=folder).atomic_writer(name) as out:
+        for chunk in _slow_chunks(chunks=50, pause=0.2):
+            out.write(chunk)
     redis_client(settings.REDIS_URL).hincrby(effects_key(run), "written", 1)

@@ -74,9 +74,35 @@ def test_saving_an_existing_post_or_loading_a_fixture_enqueues_nothing(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         post.caption = "edited"
         post.save()
-        UserPost.objects.all().delete()
+    # (Deleting queues the files' deletion: tested below; never committed here.)
+    UserPost.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True) as loaded:
         call_command("loaddata", str(fixture), verbosity=0)
 
     assert UserPost.objects.get().caption == "one"
-    assert callbacks == []
+    assert callbacks == loaded == []
     assert published == []
+
+
+def test_deleting_a_post_queues_its_files_deletion_once_and_only_on_commit(
+    author, published, django_capture_on_commit_callbacks
+):
+    kept = UserPost.objects.create(author=author, caption="kept", image="originals/k.jpg")
+    gone = UserPost.objects.create(author=author, caption="gone", image="originals/g.jpg")
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as rolled_back,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        kept.delete()
+        raise RuntimeError("roll back")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        UserPost.objects.filter(id=gone.id).delete()  # a queryset delete too
+    assert rolled_back == []
+    assert published == []  # nothing before commit
+    assert len(callbacks) == 1
+
+    callbacks[0]()
+
+    assert published == [("posts.delete_files", [gone.id, "originals/g.jpg"], "images")]

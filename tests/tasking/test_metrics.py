@@ -1,5 +1,7 @@
 """Task metrics collected in real workers from Celery's signals, served on /metrics."""
 
+import urllib.error
+import urllib.request
 import uuid
 from datetime import timedelta
 
@@ -11,7 +13,8 @@ from kombu import Queue
 from project.celery import app
 from tasking import metrics
 from tests.factories import staff_group
-from tests.processes import worker_process
+from tests.processes import free_port, manage, worker_process
+from tests.tasking.conftest import METRICS_TOKEN, Samples
 from tests.tasks import outcome, retry_once, whoami
 
 
@@ -163,3 +166,48 @@ def test_worker_start_removes_only_files_of_dead_processes_on_this_host(tmp_path
     assert not dead.exists()
     assert alive.exists()
     assert other_host.exists()
+
+
+def test_a_worker_on_a_host_of_its_own_serves_its_metrics_on_its_port(subprocess_env, scrape):
+    queue = f"own-host-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    env = {
+        **subprocess_env,
+        "WORKER_QUEUES": queue,
+        "WORKER_METRICS_PORT": str(port),
+        "METRICS_TOKEN": METRICS_TOKEN,
+    }
+    url = f"http://127.0.0.1:{port}/metrics"
+
+    with worker_process(env, args=("--pool", "prefork", "--concurrency", "2")) as node:
+        results = [whoami.apply_async((0.3,), queue=queue) for _ in range(8)]
+        pids = {result.get(timeout=60) for result in results}
+        own = Samples(get(url, token=METRICS_TOKEN)[1])
+        refused = get(url, token="wrong")[0], get(url)[0]
+        on_web = scrape()
+
+    assert len(pids) == 2, "both prefork children should have run tasks"
+    assert own.total("celery_task_succeeded_total", name="tests.whoami", hostname=node) == 8
+    assert own.total("celery_task_received_total", hostname=node, queue_name=queue) == 8
+    assert own.total("celery_task_runtime_seconds_count", hostname=node) == 8
+    assert refused == (401, 401)
+    # The web's /metrics leaves them out (Prometheus scrapes both: no double count), and
+    # still counts what this process published.
+    assert on_web.total("celery_task_started_total", hostname=node) == 0
+    assert on_web.total("celery_task_sent_total", name="tests.whoami", queue_name=queue) == 8
+
+
+def get(url: str, token: str = "") -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - local
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, ""
+
+
+def test_a_worker_port_without_a_token_stops_the_process_naming_the_variable(subprocess_env):
+    env = {**subprocess_env, "WORKER_METRICS_PORT": "9808", "METRICS_TOKEN": ""}
+
+    with pytest.raises(AssertionError, match="WORKER_METRICS_PORT is set but METRICS_TOKEN"):
+        manage("check", env=env)

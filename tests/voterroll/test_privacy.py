@@ -86,7 +86,7 @@ def test_rolls_root_inside_media_root_fails_the_system_checks(settings, tmp_path
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.ROLLS_ROOT = tmp_path / "media" / "rolls"
 
-    with pytest.raises(SystemCheckError, match=r"voterroll\.E001"):
+    with pytest.raises(SystemCheckError, match=r"filestore\.E001"):
         call_command("check")
 
 

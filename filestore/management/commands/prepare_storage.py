@@ -1,0 +1,17 @@
+"""Create what every storage needs: its bucket on object storage, its folder locally."""
+
+from __future__ import annotations
+
+from django.core.files.storage import storages
+from django.core.management.base import BaseCommand
+
+from filestore.configuration import MEDIA, ROLLS, UPLOADS
+
+
+class Command(BaseCommand):
+    help = "Create the buckets (object storage) or folders (local) of every storage."
+
+    def handle(self, *args, **options) -> None:
+        for alias in (MEDIA, UPLOADS, ROLLS):
+            done = storages[alias].prepare()
+            self.stdout.write(f"{alias}: {done}")
