@@ -187,6 +187,30 @@ class Station(models.Model):
         return self.door_file.removeprefix(f"rolls/{self.run_id}/")
 
 
+class AssignmentQuerySet(models.QuerySet):
+    def book_rows_of(self, station_ids: list[int]) -> dict[int, list[tuple]]:
+        """Return each station's voters in book order, in one query: (position, number,
+        first, father, grandfather, family, birth year) rows by station id."""
+        rows: dict[int, list[tuple]] = {}
+        query = (
+            self.filter(station_id__in=station_ids)
+            .order_by("station_id", "position")
+            .values_list(
+                "station_id",
+                "position",
+                "voter__number",
+                "voter__first_name",
+                "voter__father_name",
+                "voter__grandfather_name",
+                "voter__family_name",
+                "voter__birth_year",
+            )
+        )
+        for station_id, *row in query:
+            rows.setdefault(station_id, []).append(tuple(row))
+        return rows
+
+
 class Assignment(models.Model):
     """One voter's place in one station's book; a voter is in one station per run."""
 
@@ -212,6 +236,8 @@ class Assignment(models.Model):
     )
     # 1-based row in the station's book.
     position = models.PositiveIntegerField()
+
+    objects = AssignmentQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -192,4 +192,5 @@ def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
     assert row["lost"] == 0
     assert row["duplicated"] == 0
     assert run.stations_done == len(stations)
-    assert len(files) == 2 * len(stations)
+    # A book and a door sign per station, and each center's station list.
+    assert len(files) == 2 * len(stations) + len({station.center_id for station in stations})
