@@ -66,6 +66,7 @@ class RollRun(models.Model):
     """One generation of the station books of every (or some) centers."""
 
     class Strategy(models.TextChoices):
+        BATCHED = "batched", "batches of stations (group | chord)"
         PER_STATION = "per_station", "per station (group | chord)"
         PER_CENTER = "per_center", "per center (group | chord)"
         STARMAP = "starmap", "starmap (sequential in one task)"

@@ -55,6 +55,10 @@ def center_task_id(run_id: int, center_id: int) -> str:
     return f"voterroll-{run_id}-center-{center_id}"
 
 
+def batch_task_id(run_id: int, first_station_id: int) -> str:
+    return f"voterroll-{run_id}-batch-{first_station_id}"
+
+
 def finalize_task_id(run_id: int) -> str:
     return f"voterroll-{run_id}-finalize"
 
@@ -130,6 +134,12 @@ def render_station(station_id: int) -> dict | None:
     """Write one station's book and door sign; return {file, pages}, or None if skipped."""
     drawn = render_stations([station_id])
     return drawn[0] if drawn else None
+
+
+def render_batch(run_id: int, station_ids: list[int]) -> dict:
+    """Draw a batch of a run's stations in turn; return {stations, pages} drawn."""
+    drawn = render_stations(station_ids)
+    return {"stations": len(drawn), "pages": sum(done["pages"] for done in drawn)}
 
 
 # Seconds between a batch's looks at whether its run was cancelled, at station boundaries.
@@ -235,6 +245,27 @@ def _record_drawn(run_id: int, drawn: list[Station]) -> bool:
             if first_time
             else _still_rendering(run_id)
         )
+
+
+def plan_batches(run_id: int, *, task_voters: int | None = None) -> list[list[int]]:
+    """Split a run's stations into batches of at most ``task_voters`` voters (a bigger
+    station is a batch of its own), consecutive in book order; the largest batch first,
+    so the small ones fill the gaps at the end."""
+    task_voters = task_voters or settings.ROLL_TASK_VOTERS
+    batches: list[tuple[int, list[int]]] = []
+    current: list[int] = []
+    voters = 0
+    stations = Station.objects.filter(run_id=run_id).order_by("center__code", "number")
+    for station_id, count in stations.values_list("id", "voter_count"):
+        if current and voters + count > task_voters:
+            batches.append((voters, current))
+            current, voters = [], 0
+        current.append(station_id)
+        voters += count
+    if current:
+        batches.append((voters, current))
+    batches.sort(key=lambda batch: -batch[0])
+    return [ids for _, ids in batches]
 
 
 def waiting_for_stations(run_id: int) -> bool:
@@ -446,6 +477,8 @@ def cancel(run_id: int) -> bool:
     waiting = Station.objects.filter(run_id=run_id, rendered_at__isnull=True)
     waiting_ids = list(waiting.values_list("id", flat=True))
     task_ids = [station_task_id(run_id, sid) for sid in waiting_ids]
+    # A batch is named after its first station: revoking a name no task has is harmless.
+    task_ids += [batch_task_id(run_id, sid) for sid in waiting_ids]
     task_ids += [
         center_task_id(run_id, cid)
         for cid in waiting.order_by().values_list("center_id", flat=True).distinct()

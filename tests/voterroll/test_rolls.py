@@ -83,6 +83,68 @@ def test_every_strategy_writes_the_same_files_byte_for_byte(seeded, roll_media):
     assert [s for s in written if written[s] != written["per_station"]] == []
 
 
+def test_batches_follow_book_order_hold_at_most_the_task_voters_largest_first(seeded):
+    run = rolls.assign(rolls.create_run(strategy="batched").id)
+    stations = list(Station.objects.filter(run=run).order_by("center__code", "number"))
+    voters = {s.id: s.voter_count for s in stations}
+    limit = 2 * max(voters.values()) - 1
+
+    batches = rolls.plan_batches(run.id, task_voters=limit)
+
+    # Every station once, in book order when the batches are put back in order.
+    assert sorted(sid for batch in batches for sid in batch) == sorted(voters)
+    in_order = sorted(batches, key=lambda batch: [s.id for s in stations].index(batch[0]))
+    assert [sid for batch in in_order for sid in batch] == [s.id for s in stations]
+    sizes = [sum(voters[sid] for sid in batch) for batch in batches]
+    assert all(size <= limit for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    # A station bigger than the limit is a batch of its own.
+    assert rolls.plan_batches(run.id, task_voters=1) == [
+        [s.id] for s in sorted(stations, key=lambda s: -s.voter_count)
+    ]
+
+
+@pytest.mark.usefixtures("worker")
+def test_a_batch_drawn_twice_writes_the_same_files_and_counts_each_station_once(seeded, roll_media):
+    run = rolls.assign(rolls.create_run(strategy="batched").id)
+    batch = rolls.plan_batches(run.id, task_voters=1500)[0]
+    assert len(batch) > 1
+
+    first = tasks.render_batch.delay(run.id, batch).get(timeout=30)
+    files = {p: p.read_bytes() for p in rolls.run_dir(run.id).rglob("*.pdf")}
+    second = tasks.render_batch.delay(run.id, batch).get(timeout=30)
+
+    assert first == second == {"stations": len(batch), "pages": first["pages"]}
+    assert {p: p.read_bytes() for p in rolls.run_dir(run.id).rglob("*.pdf")} == files
+    run.refresh_from_db()
+    assert run.stations_done == len(batch)
+    drawn = Station.objects.filter(run=run, rendered_at__isnull=False)
+    assert sorted(drawn.values_list("id", flat=True)) == sorted(batch)
+
+
+def test_a_batch_cancelled_midway_stops_at_the_next_station_and_leaves_nothing(seeded, monkeypatch):
+    run = rolls.assign(rolls.create_run(strategy="batched").id)
+    batch = list(Station.objects.filter(run=run).values_list("id", flat=True))
+    drawn = []
+
+    def door_sign_then_cancel(station):
+        drawn.append(station.id)
+        if len(drawn) == 2:
+            rolls.cancel(run.id)
+        return door_sign(station)
+
+    door_sign = rolls.pdfs.render_door_sign
+    monkeypatch.setattr(rolls.pdfs, "render_door_sign", door_sign_then_cancel)
+    monkeypatch.setattr(rolls, "CANCEL_CHECK_SECONDS", 0)
+
+    assert rolls.render_batch(run.id, batch) == {"stations": 0, "pages": 0}
+
+    assert drawn == batch[:2]
+    assert not rolls.run_dir(run.id).exists()
+    run.refresh_from_db()
+    assert run.state == "cancelled" and run.stations_done == 0
+
+
 @pytest.mark.usefixtures("worker")
 def test_rendering_one_station_twice_gives_one_file_with_the_same_content(seeded, roll_media):
     run = rolls.assign(rolls.create_run(strategy="per_station").id)
