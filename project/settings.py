@@ -433,9 +433,10 @@ ROLL_ARABIC_FONT = os.environ.get(
     "ROLL_ARABIC_FONT", "/usr/share/fonts/opentype/fonts-hosny-amiri/Amiri-Regular.ttf"
 )
 # Voters per task of the "batched" strategy: stations are grouped until their voters
-# reach this many, so each task's drawing dwarfs its own cost (a message, a result row,
-# a chord vote: 5-10 ms). See bench/rollgen.py and the README's roll section.
-ROLL_TASK_VOTERS = env_int("ROLL_TASK_VOTERS", 3000)
+# reach this many (and a quarter of those left, so the last tasks are small), so each
+# task's drawing dwarfs its own cost: a message, a result row, a chord vote and three
+# queries, 5-10 ms against about 0.1 s of drawing. See bench/rollgen.py.
+ROLL_TASK_VOTERS = env_int("ROLL_TASK_VOTERS", 5000)
 # A run with no progress for this long is failed by the sweeper, with the reason.
 ROLL_STALL_SECONDS = env_int("ROLL_STALL_SECONDS", 15 * 60)
 # The sweeper leaves a fully rendered run this long to its own chord callback first.

@@ -83,9 +83,7 @@ class RollRun(models.Model):
 
     ACTIVE_STATES = (State.QUEUED, State.ASSIGNING, State.RENDERING, State.FINALIZING)
 
-    strategy = models.CharField(
-        max_length=16, choices=Strategy.choices, default=Strategy.PER_STATION
-    )
+    strategy = models.CharField(max_length=16, choices=Strategy.choices, default=Strategy.BATCHED)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     # Empty means every center.
     centers = models.ManyToManyField(Center, blank=True, related_name="+")

@@ -83,31 +83,33 @@ def test_every_strategy_writes_the_same_files_byte_for_byte(seeded, roll_media):
     assert [s for s in written if written[s] != written["per_station"]] == []
 
 
-def test_batches_follow_book_order_hold_at_most_the_task_voters_largest_first(seeded):
+def test_batches_follow_book_order_and_shrink_towards_the_end(seeded, settings):
+    settings.ROLL_STATION_MAX = 60
     run = rolls.assign(rolls.create_run(strategy="batched").id)
     stations = list(Station.objects.filter(run=run).order_by("center__code", "number"))
     voters = {s.id: s.voter_count for s in stations}
-    limit = 2 * max(voters.values()) - 1
 
-    batches = rolls.plan_batches(run.id, task_voters=limit)
+    batches = rolls.plan_batches(run.id, task_voters=250)
 
-    # Every station once, in book order when the batches are put back in order.
-    assert sorted(sid for batch in batches for sid in batch) == sorted(voters)
-    in_order = sorted(batches, key=lambda batch: [s.id for s in stations].index(batch[0]))
-    assert [sid for batch in in_order for sid in batch] == [s.id for s in stations]
+    # Every station once, in book order.
+    assert [sid for batch in batches for sid in batch] == [s.id for s in stations]
     sizes = [sum(voters[sid] for sid in batch) for batch in batches]
-    assert all(size <= limit for size in sizes)
-    assert sizes == sorted(sizes, reverse=True)
+    left = [sum(sizes[index:]) for index in range(len(sizes))]
+    for size, batch, remaining in zip(sizes, batches, left, strict=True):
+        # At most the task's voters and a quarter of those left, unless one station.
+        assert len(batch) == 1 or size <= min(250, -(-remaining // rolls.TAIL_SHARE))
+    assert max(sizes[:3]) > 200 and len(batches[-1]) == 1
     # A station bigger than the limit is a batch of its own.
-    assert rolls.plan_batches(run.id, task_voters=1) == [
-        [s.id] for s in sorted(stations, key=lambda s: -s.voter_count)
-    ]
+    assert rolls.plan_batches(run.id, task_voters=1) == [[s.id] for s in stations]
 
 
 @pytest.mark.usefixtures("worker")
-def test_a_batch_drawn_twice_writes_the_same_files_and_counts_each_station_once(seeded, roll_media):
+def test_a_batch_drawn_twice_writes_the_same_files_and_counts_each_station_once(
+    seeded, roll_media, settings
+):
+    settings.ROLL_STATION_MAX = 100
     run = rolls.assign(rolls.create_run(strategy="batched").id)
-    batch = rolls.plan_batches(run.id, task_voters=1500)[0]
+    batch = rolls.plan_batches(run.id, task_voters=1000)[0]
     assert len(batch) > 1
 
     first = tasks.render_batch.delay(run.id, batch).get(timeout=30)
