@@ -38,6 +38,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -78,38 +79,47 @@ def _process_cpu(pid: int) -> float:
     return 0.0
 
 
-def _postmaster() -> int | None:
-    """The process id of the PostgreSQL server the bench uses, if it runs on this machine."""
-    from django.db import connection
-
-    with contextlib.suppress(Exception), connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('data_directory')")
-        return int((Path(cursor.fetchone()[0]) / "postmaster.pid").read_text().split()[0])
-    return None
-
-
-def _cpu_seconds(pid: int, postmaster: int | None) -> dict[str, float]:
-    """Return CPU seconds used so far by the worker's main process, its pool, and the
-    PostgreSQL server (its postmaster, which is charged the CPU of the backends it has
-    reaped, and its live processes; every postgres process on the machine if the
-    server's folder cannot be read) and RabbitMQ: where a run's CPU went."""
-    pids = _worker_pids(pid)
-    services = {"postgres": 0.0, "rabbitmq": 0.0}
-    ours = set(_worker_pids(postmaster)) if postmaster else None
+def _listener(port: int) -> int | None:
+    """The process listening on a local TCP port (the broker's, the database's), if any."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                # Field 3 is the socket's state: 0A is LISTEN.
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                    inodes.add(f"socket:[{fields[9]}]")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-            command = (entry / "comm").read_text().strip()
-            if command in ("postgres", "postmaster"):
-                if ours is None or int(entry.name) in ours:
-                    services["postgres"] += _process_cpu(int(entry.name))
-            elif command in ("beam.smp", "erl_child_setup"):
-                services["rabbitmq"] += _process_cpu(int(entry.name))
+        with contextlib.suppress(FileNotFoundError, PermissionError, ProcessLookupError):
+            for fd in (entry / "fd").iterdir():
+                with contextlib.suppress(FileNotFoundError, OSError):
+                    if os.readlink(fd) in inodes:
+                        return int(entry.name)
+    return None
+
+
+def _service_pids(url: str, default_port: int) -> list[int]:
+    """The process serving a URL on this machine and its children (a PostgreSQL server's
+    backends, RabbitMQ's helpers); empty if it is not local."""
+    parts = urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return []
+    pid = _listener(parts.port or default_port)
+    return _worker_pids(pid) if pid else []
+
+
+def _cpu_seconds(pid: int, services: dict[str, list[int]]) -> dict[str, float]:
+    """Return CPU seconds used so far by the worker's main process, its pool, and the
+    PostgreSQL server and RabbitMQ broker the bench uses (each the process listening on
+    its port, which is charged the CPU of the children it has reaped, with its live
+    children): where a run's CPU went."""
+    pids = _worker_pids(pid)
     return {
         "main": _process_cpu(pid),
         "pool": sum(_process_cpu(child) for child in pids[1:]),
-        **services,
+        **{name: sum(map(_process_cpu, members)) for name, members in services.items()},
     }
 
 
@@ -188,7 +198,12 @@ def main() -> None:
         stdout=io.StringIO(),
     )
     seed_seconds = time.perf_counter() - started
-    postmaster = _postmaster()
+    # The server processes, found once: a backend started later is a child of the
+    # postmaster, whose CPU includes its reaped children.
+    services = {
+        "postgres": _service_pids(os.environ["DATABASE_URL"], 5432),
+        "rabbitmq": _service_pids(broker, 5672),
+    }
     statements = _statements_available() if options.statements else False
 
     rows: list[dict] = []
@@ -200,7 +215,7 @@ def main() -> None:
             this_round = []
             for strategy in strategies:
                 row, outputs[strategy] = _run_strategy(
-                    strategy, worker.pid, postmaster, media, options.timeout, peaks, statements
+                    strategy, worker.pid, services, media, options.timeout, peaks, statements
                 )
                 this_round.append({"round": round_number, **row})
             single = next((r for r in this_round if r["strategy"] == "single"), None)
@@ -317,7 +332,7 @@ def _worker(processes: int):
 def _run_strategy(
     strategy: str,
     worker_pid: int,
-    postmaster: int | None,
+    services: dict[str, list[int]],
     media: Path,
     timeout: float,
     peaks: dict[str, int],
@@ -333,7 +348,7 @@ def _run_strategy(
     maintenance = _maintenance()
     if statements:
         _sql("SELECT pg_stat_statements_reset()")
-    cpu_before = _cpu_seconds(worker_pid, postmaster)
+    cpu_before = _cpu_seconds(worker_pid, _current(services))
     started = time.perf_counter()
     run = tasks.enqueue_run(strategy=strategy)
     polls = 0
@@ -358,7 +373,7 @@ def _run_strategy(
         sys.exit(f"{strategy}: run {run.id} ended {run.state}: {run.error}")
     # Results are stored as each task ends; let the last writes land.
     time.sleep(0.5)
-    cpu_after = _cpu_seconds(worker_pid, postmaster)
+    cpu_after = _cpu_seconds(worker_pid, _current(services))
     cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
     phases = run.phase_seconds()
     metadata = json.loads((media / run.metadata_file).read_text())
@@ -387,6 +402,11 @@ def _run_strategy(
     if statements:
         row["statements"] = _top_statements()
     return row, {entry["path"]: entry["sha256"] for entry in metadata["files"]}
+
+
+def _current(services: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Each service's main process with its children as they are now."""
+    return {name: _worker_pids(pids[0]) if pids else [] for name, pids in services.items()}
 
 
 def _sql(query: str) -> list[tuple]:
