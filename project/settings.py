@@ -433,7 +433,7 @@ ROLL_ARABIC_FONT = os.environ.get(
     "ROLL_ARABIC_FONT", "/usr/share/fonts/opentype/fonts-hosny-amiri/Amiri-Regular.ttf"
 )
 # Voters per task of the "batched" strategy: stations are grouped until their voters
-# reach this many (and a quarter of those left, so the last tasks are small), so each
+# reach this many (a small run is cut in at least two batches per core), so each
 # task's drawing dwarfs its own cost: a message, a result row, a chord vote and three
 # queries, 5-10 ms against about 0.1 s of drawing. See bench/rollgen.py.
 ROLL_TASK_VOTERS = env_int("ROLL_TASK_VOTERS", 5000)

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -250,38 +251,32 @@ def _record_drawn(run_id: int, drawn: list[Station]) -> bool:
         )
 
 
-# A batch holds at most this share of the voters not yet batched: the batches shrink
-# towards the end of the run, so the worker processes run out of work together instead
-# of one finishing a big last batch while the others wait.
-TAIL_SHARE = 4
-
-
 def plan_batches(run_id: int, *, task_voters: int | None = None) -> list[list[int]]:
-    """Split a run's stations into batches, consecutive in book order, to publish in order.
+    """Split a run's stations into batches, consecutive in book order; the largest first.
 
-    A batch holds at most ``task_voters`` voters and at most a TAIL_SHARE-th of the
-    voters left (a bigger station is a batch of its own), so the last batches are single
-    stations.
+    A batch holds at most ``task_voters`` voters (a bigger station is a batch of its
+    own), and a small run is cut in at least two batches per core of this machine, so
+    that its worker processes share the work; publishing the largest first leaves the
+    smallest to fill the gaps at the end.
     """
     task_voters = task_voters or settings.ROLL_TASK_VOTERS
     stations = Station.objects.filter(run_id=run_id).order_by("center__code", "number")
     counted = list(stations.values_list("id", "voter_count"))
-    remaining = sum(count for _, count in counted)
-    batches: list[list[int]] = []
+    shares = 2 * (os.cpu_count() or 1)
+    limit = min(task_voters, -(-sum(count for _, count in counted) // shares))
+    batches: list[tuple[int, list[int]]] = []
     current: list[int] = []
     voters = 0
-    limit = min(task_voters, -(-remaining // TAIL_SHARE))
     for station_id, count in counted:
         if current and voters + count > limit:
-            batches.append(current)
-            remaining -= voters
+            batches.append((voters, current))
             current, voters = [], 0
-            limit = min(task_voters, -(-remaining // TAIL_SHARE))
         current.append(station_id)
         voters += count
     if current:
-        batches.append(current)
-    return batches
+        batches.append((voters, current))
+    batches.sort(key=lambda batch: -batch[0])
+    return [ids for _, ids in batches]
 
 
 def waiting_for_stations(run_id: int) -> bool:
