@@ -62,10 +62,10 @@ BAND_COLOR = HexColor("#1d2330")
 HEAD_COLOR = HexColor("#eef1f6")
 
 _ARABIC = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-# Arabic letters (and harakat) only: bidi classes AL and NSM, no digits or punctuation.
-_ARABIC_WORD = re.compile(
-    "[\u0621-\u065f\u066e-\u066f\u0671-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06ff]+"
-)
+# Words of Arabic letters (and harakat) only, one space apart: bidi classes AL and NSM,
+# no digits or punctuation.
+_LETTERS = "[\u0621-\u065f\u066e-\u066f\u0671-\u06d3\u06d5\u06ee\u06ef\u06fa-\u06ff]+"
+_ARABIC_WORDS = re.compile(f"{_LETTERS}(?: {_LETTERS})*")
 
 
 class FontMissing(Exception):
@@ -222,12 +222,11 @@ def visual(text: str) -> str:
         # Latin text is drawn as it is; caching it would only fill the caches below
         # (a worker's memory grew by the cache's size over a million Latin names).
         return text
-    words = text.split(" ")
-    if all(_ARABIC_WORD.fullmatch(word) for word in words):
+    if _ARABIC_WORDS.fullmatch(text):
         # Arabic letters only: the words in reverse order, each shaped and reversed.
         # Names are made of a few thousand words, so this is cached per word; a cache
         # of whole names would miss almost every time.
-        return " ".join(_shaped_word(word) for word in reversed(words))
+        return " ".join([_shaped_word(word) for word in reversed(text.split(" "))])
     return _shaped(text)
 
 
