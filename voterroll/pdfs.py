@@ -7,9 +7,9 @@ once and placed on each page, and each column's cells are one text object. That 
 several times less CPU and a smaller file than a Platypus table per page.
 
 A center whose locale is ``ar`` gets books entirely in Arabic, laid out right to left
-in one font family (Amiri) for both scripts. Digits are Western (0-9) in every book:
-they are what Libya and the rest of the Maghreb print, and a voter number on paper
-then reads the same as in the register and the SMS lookup.
+in one font family (Amiri) for both scripts. Digits are Western (0-9) in every book,
+as in the Maghreb: one system for both scripts, and a voter number on paper reads the
+same as in the register and the SMS lookup.
 """
 
 from __future__ import annotations
