@@ -102,8 +102,14 @@ def corrupt_png(size: tuple[int, int] = (400, 300)) -> bytes:
 _numbers = itertools.count(500_000_001)
 
 
-def make_center(code: str = "C0001", *, name: str = "Central School", locale: str = "en") -> Center:
-    return Center.objects.create(code=code, name=name, office="Office 01", locale=locale)
+def make_center(
+    code: str = "C0001",
+    *,
+    name: str = "Central School",
+    office: str = "Office 01",
+    locale: str = "en",
+) -> Center:
+    return Center.objects.create(code=code, name=name, office=office, locale=locale)
 
 
 def make_voters(

@@ -20,7 +20,7 @@ class CenterAdmin(admin.ModelAdmin):
     @admin.action(description="Generate roll", permissions=["generate_roll"])
     def generate_roll(self, request: HttpRequest, queryset: QuerySet[Center]) -> None:
         run = tasks.enqueue_run(
-            strategy=RollRun.Strategy.PER_STATION,
+            strategy=RollRun.Strategy.BATCHED,
             center_ids=list(queryset.values_list("id", flat=True)),
         )
         self.message_user(

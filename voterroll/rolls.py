@@ -12,8 +12,10 @@ import hashlib
 import itertools
 import json
 import logging
+import os
 import shutil
 import tempfile
+import time
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -30,7 +32,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from voterroll import pdfs, stations
-from voterroll.models import Center, RollRun, Station
+from voterroll.models import Assignment, Center, RollRun, Station
 
 logger = logging.getLogger(__name__)
 State = RollRun.State
@@ -52,6 +54,10 @@ def station_task_id(run_id: int, station_id: int) -> str:
 
 def center_task_id(run_id: int, center_id: int) -> str:
     return f"voterroll-{run_id}-center-{center_id}"
+
+
+def batch_task_id(run_id: int, first_station_id: int) -> str:
+    return f"voterroll-{run_id}-batch-{first_station_id}"
 
 
 def finalize_task_id(run_id: int) -> str:
@@ -127,47 +133,150 @@ def _remove(paths: list[Path]) -> None:
 
 def render_station(station_id: int) -> dict | None:
     """Write one station's book and door sign; return {file, pages}, or None if skipped."""
-    station = Station.objects.select_related("center", "run").get(id=station_id)
-    run = station.run
-    if run.state != State.RENDERING:
-        return None
-    folder = run_dir(run.id) / station.center.code
-    book, pages = pdfs.render_station_book(station)
-    written = pdfs.write_atomically(folder / f"station-{station.number:03d}.pdf", book, pages=pages)
-    door, door_pages = pdfs.render_door_sign(station)
-    door_written = pdfs.write_atomically(
-        folder / f"door-{station.number:03d}.pdf", door, pages=door_pages
-    )
-    now = timezone.now()
-    # One transaction: a connection lost between the two updates (the database
-    # restarting) must not leave the station marked drawn but uncounted, which no rerun
-    # would count and the run would never finish.
-    with transaction.atomic():
-        first_time = Station.objects.filter(id=station_id, rendered_at__isnull=True).update(
-            book_file=_relative(written.path),
-            door_file=_relative(door_written.path),
-            pages=pages,
-            bytes=written.bytes,
-            sha256=written.sha256,
-            rendered_at=now,
+    drawn = render_stations([station_id])
+    return drawn[0] if drawn else None
+
+
+def render_batch(run_id: int, station_ids: list[int]) -> dict:
+    """Draw a batch of a run's stations in turn; return {stations, pages} drawn."""
+    drawn = render_stations(station_ids)
+    return {"stations": len(drawn), "pages": sum(done["pages"] for done in drawn)}
+
+
+# Seconds between a batch's looks at whether its run was cancelled, at station boundaries.
+CANCEL_CHECK_SECONDS = 0.25
+
+
+def render_stations(station_ids: list[int]) -> list[dict]:
+    """Write the books and door signs of stations of one run, in the order given; return
+    {file, pages} of each station drawn, or nothing if the run is not rendering.
+
+    A center's station list is drawn with its station 1: every station's range of
+    names is known once the run is assigned. Voter rows are read in one query and
+    the stations are recorded as drawn in one transaction, which counts each station
+    only the first time it is drawn: a batch delivered twice writes the same bytes
+    under the same names and counts nothing twice.
+    """
+    by_id = Station.objects.select_related("center", "run").in_bulk(station_ids)
+    stations = [by_id[station_id] for station_id in station_ids if station_id in by_id]
+    if not stations or stations[0].run.state != State.RENDERING:
+        return []
+    run = stations[0].run
+    voters = Assignment.objects.book_rows_of(station_ids)
+    centers = _listed_centers(run.id, [s.center_id for s in stations if s.number == 1])
+    written: list[Path] = []
+    drawn: list[Station] = []
+    checked = time.monotonic()
+    for station in stations:
+        # The station boundary: a run cancelled meanwhile stops the batch here.
+        if time.monotonic() - checked > CANCEL_CHECK_SECONDS:
+            if not _still_rendering(run.id):
+                break
+            checked = time.monotonic()
+        folder = run_dir(run.id) / station.center.code
+        book, pages = pdfs.render_station_book(station, voters.get(station.id, []))
+        book_written = pdfs.write_atomically(
+            folder / f"station-{station.number:03d}.pdf", book, pages=pages
         )
-        # One query for both: count the station, and learn whether the run is still going.
-        still_rendering = (
-            RollRun.objects.filter(id=run.id, state=State.RENDERING).update(
-                stations_done=F("stations_done") + 1, updated_at=now
+        door, door_pages = pdfs.render_door_sign(station)
+        door_written = pdfs.write_atomically(
+            folder / f"door-{station.number:03d}.pdf", door, pages=door_pages
+        )
+        written += [book_written.path, door_written.path]
+        if station.number == 1:
+            listing, list_pages = pdfs.render_center_list(
+                station.center, centers[station.center_id]
             )
-            if first_time
-            else _still_rendering(run.id)
-        )
-    if not still_rendering:
+            written.append(
+                pdfs.write_atomically(folder / "stations.pdf", listing, pages=list_pages).path
+            )
+        station.book_file = _relative(book_written.path)
+        station.door_file = _relative(door_written.path)
+        station.pages = pages
+        station.bytes = book_written.bytes
+        station.sha256 = book_written.sha256
+        drawn.append(station)
+    if not _record_drawn(run.id, drawn):
         # Cancelled while drawing: cancel already emptied the folder; leave nothing behind,
         # not even the folders this task's writes may have made again after cancel's rmtree.
-        _remove([written.path, door_written.path])
-        for empty in (folder, folder.parent):
-            with contextlib.suppress(OSError):
-                empty.rmdir()
-        return None
-    return {"file": _relative(written.path), "pages": pages}
+        _remove(written)
+        for folder in {path.parent for path in written}:
+            for empty in (folder, folder.parent):
+                with contextlib.suppress(OSError):
+                    empty.rmdir()
+        return []
+    return [{"file": station.book_file, "pages": station.pages} for station in drawn]
+
+
+def _listed_centers(run_id: int, center_ids: list[int]) -> dict[int, list[Station]]:
+    """The stations of each center whose station list is to be drawn, in number order."""
+    listed: dict[int, list[Station]] = {center_id: [] for center_id in center_ids}
+    if center_ids:
+        members = Station.objects.filter(run_id=run_id, center_id__in=center_ids)
+        for station in members.select_related("center").order_by("center_id", "number"):
+            listed[station.center_id].append(station)
+    return listed
+
+
+def _record_drawn(run_id: int, drawn: list[Station]) -> bool:
+    """Mark stations drawn and count the ones drawn for the first time; return whether
+    the run is still rendering."""
+    now = timezone.now()
+    # One transaction: a connection lost between the updates (the database restarting)
+    # must not leave a station marked drawn but uncounted, which no rerun would count
+    # and the run would never finish.
+    with transaction.atomic():
+        # Only a row not yet drawn matches, so a station drawn twice is counted once.
+        # An update per station: bulk_update's CASE per field took longer to build.
+        first_time = sum(
+            Station.objects.filter(id=station.id, rendered_at__isnull=True).update(
+                book_file=station.book_file,
+                door_file=station.door_file,
+                pages=station.pages,
+                bytes=station.bytes,
+                sha256=station.sha256,
+                rendered_at=now,
+            )
+            for station in drawn
+        )
+        # One query for both: count the stations, and learn whether the run is still going.
+        return (
+            bool(
+                RollRun.objects.filter(id=run_id, state=State.RENDERING).update(
+                    stations_done=F("stations_done") + first_time, updated_at=now
+                )
+            )
+            if first_time
+            else _still_rendering(run_id)
+        )
+
+
+def plan_batches(run_id: int, *, task_voters: int | None = None) -> list[list[int]]:
+    """Split a run's stations into batches, consecutive in book order; the largest first.
+
+    A batch holds at most ``task_voters`` voters (a bigger station is a batch of its
+    own), and a small run is cut in at least two batches per core of this machine, so
+    that its worker processes share the work; publishing the largest first leaves the
+    smallest to fill the gaps at the end.
+    """
+    task_voters = task_voters or settings.ROLL_TASK_VOTERS
+    stations = Station.objects.filter(run_id=run_id).order_by("center__code", "number")
+    counted = list(stations.values_list("id", "voter_count"))
+    shares = 2 * (os.cpu_count() or 1)
+    limit = min(task_voters, -(-sum(count for _, count in counted) // shares))
+    batches: list[tuple[int, list[int]]] = []
+    current: list[int] = []
+    voters = 0
+    for station_id, count in counted:
+        if current and voters + count > limit:
+            batches.append((voters, current))
+            current, voters = [], 0
+        current.append(station_id)
+        voters += count
+    if current:
+        batches.append((voters, current))
+    batches.sort(key=lambda batch: -batch[0])
+    return [ids for _, ids in batches]
 
 
 def waiting_for_stations(run_id: int) -> bool:
@@ -235,12 +344,17 @@ def _stations_by_center(run_id: int) -> Iterator[tuple[Center, list[Station]]]:
 
 
 def _center_files(folder: Path, center: Center, stations: list[Station]) -> Iterator[dict]:
-    """Draw a center's station list; yield the metadata entry of each file of the center.
+    """Yield the metadata entry of each file of a center, its station list first.
 
     ``bytes`` and ``sha256`` are left empty, to be filled in while the file is zipped.
+    The list was drawn with the center's station 1; it is drawn here only if missing
+    (a station task of an older release, which drew no list).
     """
-    data, list_pages = pdfs.render_center_list(center, stations)
-    listed = pdfs.write_atomically(folder / center.code / "stations.pdf", data, pages=list_pages)
+    listed = folder / center.code / "stations.pdf"
+    list_pages = pdfs.center_list_pages(len(stations))
+    if not listed.exists():
+        data, list_pages = pdfs.render_center_list(center, stations)
+        pdfs.write_atomically(listed, data, pages=list_pages)
 
     def entry(path: Path, kind: str, station: int | None, pages: int, voters: int) -> dict:
         return {
@@ -254,7 +368,7 @@ def _center_files(folder: Path, center: Center, stations: list[Station]) -> Iter
             "voters": voters,
         }
 
-    yield entry(listed.path, "center_list", None, list_pages, sum(s.voter_count for s in stations))
+    yield entry(listed, "center_list", None, list_pages, sum(s.voter_count for s in stations))
     root = Path(settings.ROLLS_ROOT)
     for station in stations:
         number, voters = station.number, station.voter_count
@@ -372,7 +486,10 @@ def cancel(run_id: int) -> bool:
     if not cancelled:
         return False
     waiting = Station.objects.filter(run_id=run_id, rendered_at__isnull=True)
-    task_ids = [station_task_id(run_id, sid) for sid in waiting.values_list("id", flat=True)]
+    waiting_ids = list(waiting.values_list("id", flat=True))
+    task_ids = [station_task_id(run_id, sid) for sid in waiting_ids]
+    # A batch is named after its first station: revoking a name no task has is harmless.
+    task_ids += [batch_task_id(run_id, sid) for sid in waiting_ids]
     task_ids += [
         center_task_id(run_id, cid)
         for cid in waiting.order_by().values_list("center_id", flat=True).distinct()

@@ -139,7 +139,11 @@ def seed_voters(*, voters: int, centers: int, seed: int, locale: str, replace: b
                     name=(
                         f"مدرسة {fake.last_name()}" if locale == "ar" else f"{fake.city()} School"
                     ),
-                    office=f"Office {n // 10 + 1:02d}",
+                    # An Arabic center's office is named in Arabic too: its books print
+                    # no Latin word.
+                    office=f"مكتب {n // 10 + 1:02d}"
+                    if locale == "ar"
+                    else f"Office {n // 10 + 1:02d}",
                     locale=locale,
                 )
                 for n in range(1, centers + 1)

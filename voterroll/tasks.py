@@ -112,6 +112,19 @@ def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
 
 
 @task(
+    name="voterroll.render_batch",
+    **RETRY_WHILE_DATABASE_DOWN,
+    soft_time_limit=300,
+    time_limit=360,
+    on_killed=record_killed,
+)
+def render_batch(run_id: int, station_ids: list[int], **kwargs) -> dict:
+    """Draw a batch of stations in turn; return {stations, pages}, never PDF bytes."""
+    with _failing_run(run_id, f"Stations {station_ids[0]}-{station_ids[-1]} could not be drawn"):
+        return rolls.render_batch(run_id, station_ids)
+
+
+@task(
     name="voterroll.render_center",
     **RETRY_WHILE_DATABASE_DOWN,
     soft_time_limit=600,
@@ -154,6 +167,12 @@ def _launch(run: RollRun) -> None:
     )
     if not station_ids:
         finalize.apply_async()
+    elif run.strategy == Strategy.BATCHED:
+        header = group(
+            render_batch.si(run.id, ids).set(task_id=rolls.batch_task_id(run.id, ids[0]))
+            for ids in rolls.plan_batches(run.id)
+        )
+        chord(header)(finalize)
     elif run.strategy == Strategy.PER_STATION:
         header = group(
             render_station.si(run.id, sid).set(task_id=rolls.station_task_id(run.id, sid))

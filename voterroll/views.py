@@ -21,9 +21,7 @@ from voterroll.models import RollRun, Station, Voter
 
 
 class StartRunForm(forms.Form):
-    strategy = forms.ChoiceField(
-        choices=RollRun.Strategy.choices, initial=RollRun.Strategy.PER_STATION
-    )
+    strategy = forms.ChoiceField(choices=RollRun.Strategy.choices, initial=RollRun.Strategy.BATCHED)
 
 
 def _progress(run: RollRun) -> dict:

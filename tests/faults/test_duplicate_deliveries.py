@@ -22,7 +22,7 @@ from tests.processes import worker_process
 from voterroll import rolls
 from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
-from voterroll.tasks import render_station
+from voterroll.tasks import render_batch, render_station
 
 
 def publish_twice(publish, task, *args) -> None:
@@ -192,4 +192,57 @@ def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
     assert row["lost"] == 0
     assert row["duplicated"] == 0
     assert run.stations_done == len(stations)
-    assert len(files) == 2 * len(stations)
+    # A book and a door sign per station, and each center's station list.
+    assert len(files) == 2 * len(stations) + len({station.center_id for station in stations})
+
+
+@pytest.mark.faults
+def test_a_batch_of_stations_delivered_twice_is_written_and_counted_once(
+    faults_env, own_rabbitmq, publish, settings, tmp_path, fault_row
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Stations of at most 100 voters, three or so to a batch of 300.
+    settings.ROLL_STATION_MAX = 100
+    seed_voters(voters=1200, centers=2, seed=7, locale="en", replace=False)
+    run = rolls.assign(rolls.create_run(strategy=RollRun.Strategy.BATCHED).id)
+    assert run is not None
+    batches = rolls.plan_batches(run.id, task_voters=300)
+    assert len(batches) > 2 and any(len(batch) > 1 for batch in batches)
+    stations = list(Station.objects.filter(run=run))
+    env = {**faults_env, "MEDIA_ROOT": str(settings.MEDIA_ROOT)}
+
+    started = time.monotonic()
+    with worker_process(env, args=("--include", "tests.faults.tasks")):
+        for batch in batches:
+            publish_twice(publish, render_batch, run.id, batch)
+        wait_for(
+            lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
+            timeout=120,
+            message="every station to be drawn",
+        )
+        wait_for(
+            lambda: queues_empty(own_rabbitmq.url, QUEUE),
+            timeout=60,
+            message="the queue to drain",
+        )
+    recovery = time.monotonic() - started
+
+    files = [p for p in rolls.run_dir(run.id).rglob("*") if p.is_file()]
+    run.refresh_from_db()
+    # The effect counted is the run's progress: each station must add one, once.
+    drawn = [s.id for s in Station.objects.filter(run=run, rendered_at__isnull=False)]
+    seen = dict.fromkeys(drawn, 1)
+    if drawn:
+        seen[drawn[0]] += run.stations_done - len(drawn)
+    row = fault_row(
+        scenario="duplicate delivery: station batches",
+        done=f"each of {len(batches)} render_batch messages ({len(stations)} stations) "
+        "published twice",
+        expected=len(stations),
+        seen=seen,
+        recovery_s=recovery,
+    )
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    assert run.stations_done == run.stations_count == len(stations)
+    assert len(files) == 2 * len(stations) + len({station.center_id for station in stations})

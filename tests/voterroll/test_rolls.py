@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+import os
 import time
 import zipfile
 from collections import Counter
@@ -68,15 +69,87 @@ def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, roll
 
 
 @pytest.mark.usefixtures("worker")
-@pytest.mark.parametrize("strategy", ["single", "per_center", "starmap"])
-def test_every_strategy_produces_the_same_books(seeded, rolls_root, strategy):
-    run = _wait(tasks.enqueue_run(strategy=strategy))
+def test_every_strategy_writes_the_same_files_byte_for_byte(seeded, rolls_root):
+    written = {}
+    for strategy in RollRun.Strategy.values:
+        run = _wait(tasks.enqueue_run(strategy=strategy))
+        assert run.state == "done", (strategy, run.error)
+        metadata = json.loads(_members(run, rolls_root)["metadata.json"])
+        books = [f for f in metadata["files"] if f["kind"] == "station_book"]
+        assert len(books) == run.stations_count
+        assert sum(f["voters"] for f in books) == 1200
+        written[strategy] = {f["path"]: f["sha256"] for f in metadata["files"]}
 
-    assert run.state == "done", run.error
-    metadata = json.loads(_members(run, rolls_root)["metadata.json"])
-    books = [f for f in metadata["files"] if f["kind"] == "station_book"]
-    assert len(books) == run.stations_count
-    assert sum(f["voters"] for f in books) == 1200
+    assert len(written["per_station"]) == 2 * run.stations_count + run.centers_count
+    assert [s for s in written if written[s] != written["per_station"]] == []
+
+
+def test_batches_are_runs_of_stations_in_book_order_largest_first(seeded, settings):
+    settings.ROLL_STATION_MAX = 60
+    run = rolls.assign(rolls.create_run(strategy="batched").id)
+    order = list(
+        Station.objects.filter(run=run)
+        .order_by("center__code", "number")
+        .values_list("id", "voter_count")
+    )
+    voters = dict(order)
+    # At most the task's voters, and at least two batches per core for a small run.
+    limit = min(250, -(-sum(voters.values()) // (2 * os.cpu_count())))
+
+    batches = rolls.plan_batches(run.id, task_voters=250)
+
+    position = {station_id: index for index, (station_id, _) in enumerate(order)}
+    in_order = sorted(batches, key=lambda batch: position[batch[0]])
+    assert [sid for batch in in_order for sid in batch] == [sid for sid, _ in order]
+    sizes = [sum(voters[sid] for sid in batch) for batch in batches]
+    assert all(size <= limit for size in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    # A station bigger than the limit is a batch of its own.
+    assert sorted(rolls.plan_batches(run.id, task_voters=1)) == sorted([sid] for sid in voters)
+
+
+@pytest.mark.usefixtures("worker")
+def test_a_batch_drawn_twice_writes_the_same_files_and_counts_each_station_once(
+    seeded, rolls_root, settings
+):
+    settings.ROLL_STATION_MAX = 100
+    run = rolls.assign(rolls.create_run(strategy="batched").id)
+    batch = rolls.plan_batches(run.id, task_voters=1000)[0]
+    assert len(batch) > 1
+
+    first = tasks.render_batch.delay(run.id, batch).get(timeout=30)
+    files = {p: p.read_bytes() for p in rolls.run_dir(run.id).rglob("*.pdf")}
+    second = tasks.render_batch.delay(run.id, batch).get(timeout=30)
+
+    assert first == second == {"stations": len(batch), "pages": first["pages"]}
+    assert {p: p.read_bytes() for p in rolls.run_dir(run.id).rglob("*.pdf")} == files
+    run.refresh_from_db()
+    assert run.stations_done == len(batch)
+    drawn = Station.objects.filter(run=run, rendered_at__isnull=False)
+    assert sorted(drawn.values_list("id", flat=True)) == sorted(batch)
+
+
+def test_a_batch_cancelled_midway_stops_at_the_next_station_and_leaves_nothing(seeded, monkeypatch):
+    run = rolls.assign(rolls.create_run(strategy="batched").id)
+    batch = list(Station.objects.filter(run=run).values_list("id", flat=True))
+    drawn = []
+
+    def door_sign_then_cancel(station):
+        drawn.append(station.id)
+        if len(drawn) == 2:
+            rolls.cancel(run.id)
+        return door_sign(station)
+
+    door_sign = rolls.pdfs.render_door_sign
+    monkeypatch.setattr(rolls.pdfs, "render_door_sign", door_sign_then_cancel)
+    monkeypatch.setattr(rolls, "CANCEL_CHECK_SECONDS", 0)
+
+    assert rolls.render_batch(run.id, batch) == {"stations": 0, "pages": 0}
+
+    assert drawn == batch[:2]
+    assert not rolls.run_dir(run.id).exists()
+    run.refresh_from_db()
+    assert run.state == "cancelled" and run.stations_done == 0
 
 
 @pytest.mark.usefixtures("worker")
@@ -91,7 +164,12 @@ def test_rendering_one_station_twice_gives_one_file_with_the_same_content(seeded
     assert first == second
     assert hashlib.sha256((rolls_root / second["file"]).read_bytes()).hexdigest() == digest
     folder = (rolls_root / first["file"]).parent
-    assert sorted(p.name for p in folder.iterdir()) == ["door-001.pdf", "station-001.pdf"]
+    # Station 1 also draws its center's station list.
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "door-001.pdf",
+        "station-001.pdf",
+        "stations.pdf",
+    ]
     run.refresh_from_db()
     assert run.stations_done == 1
 

@@ -122,6 +122,19 @@ def test_assignment_takes_a_handful_of_queries_whatever_the_size(seeded):
     assert len(queries) <= 8
 
 
+def test_a_run_analyzes_the_tables_only_when_their_statistics_are_stale(seeded):
+    assign_stations(RollRun.objects.create())
+
+    with CaptureQueriesContext(connection) as queries:
+        assign_stations(RollRun.objects.create())
+
+    # The first run left statistics for 1,200 rows; another 1,200 keep their proportions.
+    assert not [q["sql"] for q in queries if q["sql"].startswith("ANALYZE")]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'voterroll_assignment'")
+        assert cursor.fetchone()[0] >= 1200
+
+
 def test_small_gender_makes_the_center_unisex(db):
     center = make_center()
     voters = [("Zaid", f"Family{n:03d}", "M") for n in range(600)]

@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--strategy", choices=RollRun.Strategy.values, default=RollRun.Strategy.PER_STATION
+            "--strategy", choices=RollRun.Strategy.values, default=RollRun.Strategy.BATCHED
         )
         parser.add_argument("--wait", action="store_true", help="wait until the run ends")
         parser.add_argument("--timeout", type=float, default=600, help="seconds to wait")
