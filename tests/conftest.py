@@ -130,13 +130,18 @@ def worker(transactional_db, celery_session_worker):
 
 @pytest.fixture
 def subprocess_env(transactional_db) -> dict[str, str]:
-    """Environment for project subprocesses that share this test's database and vhost."""
+    """Environment for project subprocesses that share this test's database, vhost and key.
+
+    The signing key is passed on as every host of a deployment gets it: a process with a
+    DATA_DIR of its own would otherwise draw a development key of its own.
+    """
     from tests.processes import project_env
 
     db = connection.settings_dict
     return project_env(
         DATABASE_URL=f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:"
         f"{db['PORT'] or 5432}/{db['NAME']}",
+        SECRET_KEY=settings.SECRET_KEY,
     )
 
 
