@@ -41,6 +41,14 @@ class UserPostQuerySet(models.QuerySet):
             )
         )
 
+    def requeue_failed(self, post_id: int) -> bool:
+        """Put a failed post back to waiting; False if it is not failed (e.g. retried already)."""
+        return bool(
+            self.filter(id=post_id, state=UserPost.State.FAILED).update(
+                state=UserPost.State.WAITING, failure_reason=""
+            )
+        )
+
     def mark_waiting(self) -> int:
         """Put posts back in the queue's waiting state, e.g. before re-generating."""
         return self.update(state=UserPost.State.WAITING, failure_reason="")
@@ -88,6 +96,10 @@ class UserPost(models.Model):
             if max(thumbnail.width, thumbnail.height) >= 200:
                 return thumbnail
         return thumbnails[-1] if thumbnails else None
+
+    def sized_thumbnails(self) -> list[Thumbnail]:
+        """Return the thumbnails largest first: the first is the one to show the image with."""
+        return sorted(self.thumbnails.all(), key=lambda t: t.width * t.height, reverse=True)
 
 
 class Thumbnail(models.Model):

@@ -29,12 +29,23 @@ class UploadInfo:
         return ALLOWED_FORMATS[self.format]
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
+def describe_size(size: int) -> str:
+    """Return a size in MB (of 1024 x 1024 bytes) and in bytes, e.g. "20 MB (20,971,520 bytes)".
+
+    The bytes are always given: two sizes that round to the same MB still read apart.
+    """
+    megabytes = f"{size / (1024 * 1024):.2f}".rstrip("0").rstrip(".")
+    return f"{megabytes} MB ({size:,} bytes)"
 
 
-def too_big_message(limit: int) -> str:
-    return f"The file is larger than {_megabytes(limit)}, the limit. Upload a smaller image."
+def too_big_message(limit: int, *, size: int | None = None) -> str:
+    """Say that an upload is over ``limit``; ``size`` is None when it was cut off unread."""
+    if size is None:
+        return f"The file is larger than the limit, {describe_size(limit)}. Upload a smaller image."
+    return (
+        f"The file is {describe_size(size)}; the limit is {describe_size(limit)}. "
+        "Upload a smaller image."
+    )
 
 
 # Set on a request whose upload was cut off, to the limit it passed.
@@ -76,7 +87,7 @@ def cut_off_at(request: HttpRequest) -> int | None:
 def inspect_upload(upload: UploadedFile, *, max_bytes: int, max_pixels: int) -> UploadInfo:
     """Return the format and size of an upload; raise ValidationError a user can act on."""
     if upload.size is not None and upload.size > max_bytes:
-        raise ValidationError(too_big_message(max_bytes), code="too_big")
+        raise ValidationError(too_big_message(max_bytes, size=upload.size), code="too_big")
     upload.seek(0)
     try:
         # Image.open reads the header only; pixels are decoded later, in the worker.

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -11,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from posts import uploads
 from posts.forms import UserPostForm
 from posts.models import UserPost
+from posts.tasks import generate_thumbnails
 
 # 12: four rows of three cards on a desktop screen.
 POSTS_PER_PAGE = 12
@@ -21,6 +24,23 @@ def index(request: HttpRequest) -> HttpResponse:
     posts = UserPost.objects.ready().select_related("author").prefetch_related("thumbnails")
     page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "posts/index.html", {"page": page})
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    """List the signed-in user's posts in every state, with why a failed one failed."""
+    posts = UserPost.objects.filter(author=request.user).prefetch_related("thumbnails")
+    page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "posts/mine.html", {"page": page})
+
+
+def _upload_limits() -> dict:
+    """Return the limits the upload form checks in the browser before sending a file."""
+    return {
+        "max_bytes": settings.POST_MAX_UPLOAD_BYTES,
+        "max_size": uploads.describe_size(settings.POST_MAX_UPLOAD_BYTES),
+        "max_pixels": settings.POST_MAX_PIXELS,
+    }
 
 
 @login_required
@@ -38,7 +58,9 @@ def create(request: HttpRequest) -> HttpResponse:
         return redirect(post)
     # 413 Content Too Large when the body was cut off at the limit.
     status = 413 if cut_off else 200
-    return render(request, "posts/create.html", {"form": form}, status=status)
+    return render(
+        request, "posts/create.html", {"form": form, "limits": _upload_limits()}, status=status
+    )
 
 
 def _visible_post(request: HttpRequest, post_id: int) -> UserPost:
@@ -55,14 +77,21 @@ def detail(request: HttpRequest, post_id: int) -> HttpResponse:
 
 
 def _status(post: UserPost) -> dict:
+    """Return what the post page shows; the first thumbnail is the largest."""
     return {
         "id": post.id,
         "state": post.state,
         "state_label": post.get_state_display(),
         "failure_reason": post.failure_reason,
         "thumbnails": [
-            {"box": t.box, "width": t.width, "height": t.height, "url": t.file.url}
-            for t in post.thumbnails.all()
+            {
+                "box": t.box,
+                "box_label": f"{t.box_width} \N{MULTIPLICATION SIGN} {t.box_height}",
+                "width": t.width,
+                "height": t.height,
+                "url": t.file.url,
+            }
+            for t in post.sized_thumbnails()
         ]
         if post.state == UserPost.State.READY
         else [],
@@ -76,13 +105,41 @@ def status(request: HttpRequest, post_id: int) -> JsonResponse:
     return JsonResponse(_status(_visible_post(request, post_id)))
 
 
-@login_required
-@require_POST
-def delete(request: HttpRequest, post_id: int) -> HttpResponse:
-    """Delete one of the signed-in user's posts, files included."""
+def _own_post(request: HttpRequest, post_id: int) -> UserPost | HttpResponse:
     post = get_object_or_404(UserPost, id=post_id)
     if post.author_id != request.user.id:
-        return HttpResponseForbidden("Only the author can delete a post.")
+        return HttpResponseForbidden("Only the author can change a post.")
+    return post
+
+
+@login_required
+def delete(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Ask the author to confirm, then delete the post, files included."""
+    post = _own_post(request, post_id)
+    if isinstance(post, HttpResponse):
+        return post
+    if request.method != "POST":
+        return render(request, "posts/delete.html", {"post": post})
     post.delete()  # its files follow, in a worker (posts.receivers.enqueue_file_deletion)
     messages.success(request, "Your post was deleted.")
-    return redirect("posts:index")
+    return redirect("posts:mine")
+
+
+@login_required
+@require_POST
+def retry(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Queue the thumbnails of a failed post again, as for a new upload."""
+    post = _own_post(request, post_id)
+    if isinstance(post, HttpResponse):
+        return post
+    with transaction.atomic():
+        requeued = UserPost.objects.requeue_failed(post.id)
+        if requeued:
+            generate_thumbnails.delay_on_commit(post.id)
+    if requeued:
+        messages.success(request, f"The thumbnails of “{post.caption}” are being made again.")
+    else:
+        state = post.get_state_display().lower()
+        messages.info(request, f"“{post.caption}” is {state}: there is nothing to retry.")
+    # Back where the button was: the post's own page or the list of the author's posts.
+    return redirect(post if request.POST.get("back") == "post" else "posts:mine")

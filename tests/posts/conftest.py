@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 
 import pytest
 
 from posts.models import UserPost
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 
 
 @pytest.fixture
@@ -45,3 +46,32 @@ def wait_for_post() -> Callable[..., UserPost]:
             time.sleep(0.1)
 
     return wait
+
+
+@pytest.fixture
+def uploads_folder(settings, tmp_path):
+    # Only uploads move: the live server serves /media/ from the configured MEDIA_ROOT,
+    # so thumbnails go there and are removed afterwards.
+    settings.POST_UPLOADS_ROOT = tmp_path / "uploads"
+    yield
+    for post in UserPost.objects.all():
+        shutil.rmtree(settings.MEDIA_ROOT / "posts" / "thumbnails" / str(post.id), True)
+
+
+@pytest.fixture
+def walker(transactional_db):
+    return make_user("walker")
+
+
+@pytest.fixture
+def sign_in() -> Callable[..., None]:
+    """Return a function that signs a user in through the login page, landing on ``next``."""
+
+    def sign(page, live_server, username: str, next_path: str) -> None:
+        page.goto(f"{live_server.url}/accounts/login/?next={next_path}")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"**{next_path}")
+
+    return sign

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
+import re
 
 import pytest
 from django.conf import settings
 
-from posts.models import UserPost
 from project.celery import app
-from tests.factories import PASSWORD, make_user, phone_jpeg
+from tests.factories import phone_jpeg
+from tests.screenshots import screenshot
 
 pytestmark = pytest.mark.browser
 
+# A post's own page, /posts/<id>/ (the upload page is /posts/new/).
+POST_PAGE = re.compile(r"/posts/\d+/$")
 
-@pytest.fixture
-def uploads_folder(settings, tmp_path):
-    # Only uploads move: the live server serves /media/ from the configured MEDIA_ROOT,
-    # so thumbnails go there and are removed afterwards.
-    settings.POST_UPLOADS_ROOT = tmp_path / "uploads"
-    yield
-    for post in UserPost.objects.all():
-        shutil.rmtree(settings.MEDIA_ROOT / "posts" / "thumbnails" / str(post.id), True)
+TIMES = "\N{MULTIPLICATION SIGN}"
 
 
 @pytest.fixture
@@ -37,21 +32,12 @@ def paused_images_queue(worker):
     resume()
 
 
-@pytest.fixture
-def walker(transactional_db):
-    return make_user("walker")
-
-
 # Database fixtures come before browser_page: Playwright's event loop makes the ORM refuse.
 def test_upload_then_thumbnails_appear_without_a_reload(
-    paused_images_queue, uploads_folder, walker, live_server, browser_page
+    paused_images_queue, uploads_folder, walker, live_server, browser_page, sign_in
 ):
     page = browser_page
-    page.goto(f"{live_server.url}/accounts/login/?next=/posts/new/")
-    page.fill("input[name=username]", "walker")
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/posts/new/")
+    sign_in(page, live_server, "walker", "/posts/new/")
 
     page.set_input_files(
         "input[name=image]",
@@ -59,7 +45,7 @@ def test_upload_then_thumbnails_appear_without_a_reload(
     )
     page.fill("textarea[name=caption]", "Sunset over the harbour")
     page.get_by_role("button", name="Upload").click()
-    page.wait_for_url("**/posts/*/")
+    page.wait_for_url(POST_PAGE)
     # Set on the page that the upload landed on: a reload would wipe it.
     page.evaluate("window.sameDocument = true")
     assert page.locator("#post-state").inner_text() == "Waiting"
@@ -70,10 +56,17 @@ def test_upload_then_thumbnails_appear_without_a_reload(
     page.locator("#post-state", has_text="Ready").wait_for(timeout=30_000)
 
     assert page.evaluate("window.sameDocument") is True
-    figures = page.locator("#post-thumbnails figure")
-    assert figures.count() == len(settings.THUMBNAIL_SIZES)
-    large = page.locator("figure[data-box='600x400'] img")
+    # The image itself, large: the biggest thumbnail, the only picture on the page.
+    large = page.locator("#post-image img")
     large.evaluate("img => img.decode()")
     assert large.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [533, 400]
+    assert page.locator("article img").count() == 1
+    # Every size is listed as text, largest first, saying what it is and what box it fits.
+    sizes = page.locator("#post-sizes li")
+    assert sizes.count() == len(settings.THUMBNAIL_SIZES)
+    labels = [label.replace(TIMES, "x") for label in sizes.all_inner_texts()]
+    assert labels[0] == "533 x 400 px (made to fit 600 x 400)"
+    assert labels[-1] == "5 x 4 px (made to fit 5 x 5)"
     assert page.locator("h1").inner_text() == "Sunset over the harbour"
     assert page.console_errors == []
+    screenshot(page, "post-page")

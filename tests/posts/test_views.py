@@ -6,12 +6,14 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
 from posts.models import CAPTION_MAX_LENGTH, UserPost
+from posts.uploads import inspect_upload
 from tests.factories import image_bytes, make_user, phone_jpeg, png_bomb, stripes
 
 pytestmark = pytest.mark.usefixtures("media")
@@ -86,7 +88,7 @@ def test_file_over_the_upload_limit_is_refused(author_client, settings):
     response = upload(author_client, noise, name="noise.png")
 
     assert response.status_code == 413
-    message = "The file is larger than 0.1 MB, the limit. Upload a smaller image."
+    message = "The file is larger than the limit, 0.1 MB (100,000 bytes). Upload a smaller image."
     assert errors(response) == [message]
     assert not UserPost.objects.exists()
 
@@ -149,7 +151,7 @@ def test_a_huge_upload_is_cut_off_at_the_limit_not_read_whole(author_client, set
 
     assert response.status_code == 413
     assert errors(response) == [
-        "The file is larger than 1.0 MB, the limit. Upload a smaller image."
+        "The file is larger than the limit, 1 MB (1,048,576 bytes). Upload a smaller image."
     ]
     # One 64 KiB chunk past the limit at most, and the form fields before the file.
     assert body.read_bytes < settings.POST_MAX_UPLOAD_BYTES + 128 * 1024
@@ -203,6 +205,7 @@ def test_author_deletes_a_post_and_a_worker_deletes_its_files(author_client, aut
     response = author_client.post(reverse("posts:delete", args=[post.id]))
 
     assert response.status_code == 302
+    assert response.url == reverse("posts:mine")
     assert not UserPost.objects.filter(id=post.id).exists()
     deadline = time.monotonic() + 30
     while (upload_path.exists() or thumbs.exists()) and time.monotonic() < deadline:
@@ -219,3 +222,100 @@ def test_someone_else_cannot_delete_a_post(client, author):
 
     assert response.status_code == 403
     assert UserPost.objects.filter(id=post.id).exists()
+
+
+def test_a_file_a_little_over_the_limit_is_told_apart_from_the_limit():
+    """21,000,000 bytes against a 20 MiB limit once read "20.0 MB; the limit is 20.0 MB"."""
+    upload = SimpleUploadedFile("big.jpg", b"x" * 16)
+    upload.size = 21_000_000
+
+    with pytest.raises(ValidationError) as refused:
+        inspect_upload(upload, max_bytes=20 * 1024 * 1024, max_pixels=50_000_000)
+
+    assert refused.value.messages == [
+        "The file is 20.03 MB (21,000,000 bytes); the limit is 20 MB (20,971,520 bytes). "
+        "Upload a smaller image."
+    ]
+
+
+def test_the_upload_page_carries_the_limits_the_browser_checks(author_client, settings):
+    settings.POST_MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+    settings.POST_MAX_PIXELS = 1_000_000
+
+    page = author_client.get(reverse("posts:create")).content.decode()
+
+    assert 'data-max-bytes="5242880"' in page
+    assert 'data-max-size="5 MB (5,242,880 bytes)"' in page
+    assert 'data-max-pixels="1000000"' in page
+    assert 'accept="image/jpeg,image/png,image/webp,image/gif"' in page
+
+
+def test_delete_asks_first_and_a_get_deletes_nothing(author_client, author):
+    post = UserPost.objects.create(author=author, caption="keep me?", image="x.jpg")
+
+    response = author_client.get(reverse("posts:delete", args=[post.id]))
+
+    assert response.status_code == 200
+    assert "Delete this post?" in response.content.decode()
+    assert "keep me?" in response.content.decode()
+    assert UserPost.objects.filter(id=post.id).exists()
+
+
+def test_someone_else_cannot_open_the_delete_page(client, author):
+    post = UserPost.objects.create(author=author, caption="mine", image="x.jpg")
+    client.force_login(make_user("other"))
+
+    assert client.get(reverse("posts:delete", args=[post.id])).status_code == 403
+
+
+def test_my_posts_lists_every_state_of_mine_only_with_the_failure_reason(author_client, author):
+    UserPost.objects.create(author=author, caption="done", state="ready", image="a.jpg")
+    UserPost.objects.create(author=author, caption="queued", image="b.jpg")
+    failed = UserPost.objects.create(
+        author=author,
+        caption="broken",
+        state="failed",
+        failure_reason="The image is damaged.",
+        image="c.jpg",
+    )
+    UserPost.objects.create(author=make_user("other"), caption="not mine", image="d.jpg")
+
+    response = author_client.get(reverse("posts:mine"))
+
+    page = response.content.decode()
+    assert [p.caption for p in response.context["page"]] == ["broken", "queued", "done"]
+    assert "not mine" not in page
+    assert "The image is damaged." in page
+    assert page.count('action="' + reverse("posts:retry", args=[failed.id]) + '"') == 1
+    assert page.count("Retry</button>") == 1
+
+
+def test_retry_requeues_a_failed_post_once_and_only_after_commit(
+    author_client, author, django_capture_on_commit_callbacks
+):
+    post = UserPost.objects.create(
+        author=author, caption="again", state="failed", failure_reason="Too long.", image="a.jpg"
+    )
+    url = reverse("posts:retry", args=[post.id])
+
+    with django_capture_on_commit_callbacks() as first:
+        response = author_client.post(url)
+    with django_capture_on_commit_callbacks() as second:
+        author_client.post(url)
+
+    assert response.status_code == 302
+    assert response.url == reverse("posts:mine")
+    post.refresh_from_db()
+    assert (post.state, post.failure_reason) == ("waiting", "")
+    # One callback for the retry; the second retry found nothing failed and queued nothing.
+    assert len(first) == 1
+    assert len(second) == 0
+
+
+def test_only_the_author_can_retry(client, author):
+    post = UserPost.objects.create(author=author, caption="x", state="failed", image="a.jpg")
+    client.force_login(make_user("other"))
+
+    assert client.post(reverse("posts:retry", args=[post.id])).status_code == 403
+    post.refresh_from_db()
+    assert post.state == "failed"
