@@ -16,6 +16,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("time-zone/", views.time_zone, name="time_zone"),
     path("email-all/", views.email_all, name="email_all"),
     path("email-all/<int:job_id>/", views.email_job, name="email_job"),
 ]

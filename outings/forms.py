@@ -7,7 +7,7 @@ import re
 from django import forms
 from django.utils import timezone
 
-from outings import joining
+from outings import joining, reminders
 from outings.models import Outing, Participant
 
 # X's rule for handles: 1 to 15 letters, digits or underscores.
@@ -34,6 +34,12 @@ class OutingForm(forms.ModelForm):
             },
         }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Typed times are read in the viewer's zone (accounts.timezones); say which one.
+        zone = timezone.get_current_timezone_name()
+        self.fields["starts_at"].help_text = f"Date and time in {zone}."
+
     def clean_starts_at(self):
         starts_at = self.cleaned_data["starts_at"]
         if starts_at <= timezone.now():
@@ -51,7 +57,6 @@ class JoinForm(forms.ModelForm):
         model = Participant
         fields = ["name", "handle", "wants_reminder"]
         labels = {"handle": "X handle", "wants_reminder": "Tweet me a reminder"}
-        help_texts = {"wants_reminder": "A reminder is tweeted the day before the outing."}
         error_messages = {
             "name": {"required": "Tell us your name."},
             "handle": {"required": "Enter your X handle, like @backlot_hq."},
@@ -66,6 +71,10 @@ class JoinForm(forms.ModelForm):
         self.fields["handle"].max_length = None
         self.fields["handle"].validators = []
         self.fields["handle"].widget.attrs.pop("maxlength", None)
+        reminder = self.fields["wants_reminder"]
+        reminder.help_text = reminders.when_reminded(outing, now=timezone.now())
+        # A checkbox sits before its label: "☐ Tweet me a reminder", without a colon.
+        reminder.label_suffix = ""
 
     def clean_handle(self):
         handle = self.cleaned_data["handle"].strip().removeprefix("@")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from outings import tweets
-from outings.models import Participant, Tweet
+from outings.models import Outing, Participant, Tweet
 
 
 def reminder_text(participant: Participant) -> str:
@@ -18,6 +20,25 @@ def reminder_text(participant: Participant) -> str:
     return (
         f"@{participant.handle} reminder: {outing.title} starts "
         f"{when:%a %d %b %H:%M} {when.tzname()} at {outing.place}. See you there!"
+    )
+
+
+def _hours(span: timedelta) -> str:
+    hours = span / timedelta(hours=1)
+    return f"{hours:g} hour{'' if hours == 1 else 's'}"
+
+
+def when_reminded(outing: Outing, *, now: datetime) -> str:
+    """Say when someone joining now gets their reminder (OUTING_REMINDER_WINDOW_HOURS)."""
+    window = settings.OUTING_REMINDER_WINDOW
+    if outing.starts_at - now > window:
+        return f"A reminder is tweeted {_hours(window)} before the outing starts."
+    # The reminder job runs every OUTING_REMINDER_EVERY seconds and picks up every
+    # participant whose outing starts within the window, so a late joiner waits one run.
+    minutes = max(1, math.ceil(settings.OUTING_REMINDER_EVERY / 60))
+    return (
+        f"The outing starts within {_hours(window)}, so the reminder is tweeted "
+        f"within {minutes} minute{'' if minutes == 1 else 's'} of joining."
     )
 
 

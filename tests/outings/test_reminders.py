@@ -70,3 +70,17 @@ def test_pending_reminders_of_started_outings_are_dropped(make_outing, make_part
     tweet.refresh_from_db()
     assert tweet.state == "failed"
     assert tweet.last_error.startswith("Dropped")
+
+
+def test_the_reminder_help_says_when_the_reminder_comes(make_outing, settings):
+    settings.OUTING_REMINDER_WINDOW = timedelta(hours=6)
+    settings.OUTING_REMINDER_EVERY = 300
+    now = timezone.now()
+
+    far = reminders.when_reminded(make_outing(starts_at=now + timedelta(days=3)), now=now)
+    near = reminders.when_reminded(make_outing(starts_at=now + timedelta(hours=2)), now=now)
+
+    assert far == "A reminder is tweeted 6 hours before the outing starts."
+    assert near == (
+        "The outing starts within 6 hours, so the reminder is tweeted within 5 minutes of joining."
+    )

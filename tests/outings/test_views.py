@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -197,3 +197,51 @@ def test_the_retried_tweet_is_sent_by_a_real_worker(
     wait_until(
         lambda: Tweet.objects.get(pk=failed_tweet.pk).state == "sent", what="the retried tweet"
     )
+
+
+def test_the_join_form_says_when_the_reminder_comes(client, make_outing, user, settings):
+    settings.OUTING_REMINDER_WINDOW = timedelta(hours=24)
+    client.force_login(user)
+    soon = make_outing(starts_at=timezone.now() + timedelta(hours=2))
+
+    page = client.get(soon.get_absolute_url()).content.decode()
+
+    assert "the day before" not in page
+    assert "The outing starts within 24 hours, so the reminder is tweeted within" in page
+
+
+def test_times_are_shown_in_the_viewers_zone_with_its_name(client, make_outing):
+    make_outing(title="Dawn", starts_at=datetime(2099, 1, 5, 12, 0, tzinfo=UTC))
+    client.cookies["tz_detected"] = "America/New_York"
+
+    page = client.get(reverse("outings:index")).content.decode()
+
+    # 12:00 UTC is 07:00 in New York in January.
+    assert "Mon 5 Jan, 07:00 EST" in page
+    assert "Times are in <strong>America/New_York</strong>" in page
+
+
+def test_the_timeline_has_a_time_column(client, failed_tweet):
+    client.cookies["tz"] = "Asia/Tokyo"
+    Tweet.objects.filter(pk=failed_tweet.pk).update(
+        created_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    )
+
+    page = client.get(reverse("outings:timeline")).content.decode()
+
+    assert "<th>Time</th>" in page
+    # 23:30 UTC is 08:30 the next day in Tokyo (JST, UTC+9).
+    assert ">2 Mar, 08:30 JST</time>" in page
+
+
+def test_a_start_typed_in_the_form_is_read_in_the_viewers_zone(client, user):
+    client.force_login(user)
+    client.cookies["tz_detected"] = "Europe/Paris"
+
+    client.post(
+        reverse("outings:create"),
+        {"title": "Picnic", "place": "Parc Monceau", "starts_at": "2099-07-14T18:30"},
+    )
+
+    # 18:30 in Paris in summer (CEST, UTC+2) is 16:30 UTC.
+    assert Outing.objects.get().starts_at == datetime(2099, 7, 14, 16, 30, tzinfo=UTC)
