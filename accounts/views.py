@@ -22,7 +22,8 @@ from tasking.models import GeneratorJob
 class NoticeForm(forms.Form):
     # 200: a subject longer than this is cut by most mail clients anyway.
     subject = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea)
+    # "Message", as the confirmation and job pages call it; the label sits above the box.
+    body = forms.CharField(label="Message", widget=forms.Textarea(attrs={"rows": 10}))
     # Set by the confirmation page: the sender has seen how many people it goes to.
     confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 

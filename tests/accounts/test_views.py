@@ -48,8 +48,12 @@ def test_staff_confirm_then_email_every_active_user_once_and_watch_the_job_finis
     wait_for(lambda: _all_ended(job.pk), message="every send to end")
     page = client.get(response.url).content.decode()
     assert "8 of 8 users (100%)" in page
-    assert '<span id="sent">8 sent</span>, <span id="failed">0 failed</span>' in page
+    assert '<dd id="sent">8</dd>' in page
+    assert '<dd id="failed">0</dd>' in page
     assert '<strong id="state">Done</strong>' in page
+    # What was sent, as typed.
+    assert '<dd id="subject">Hello</dd>' in page
+    assert '<dd id="body">News.<br>More news.</dd>' in page
     recipients = sorted(m["To"] for m in smtp_inbox.messages)
     assert recipients == sorted(["boss@example.com"] + [f"a{i}@example.com" for i in range(7)])
     assert {m["Subject"] for m in smtp_inbox.messages} == {"Hello"}
@@ -67,7 +71,8 @@ def test_a_job_whose_sends_all_fail_says_so_with_the_reason(worker, smtp_inbox, 
     page = admin_client.get(f"/accounts/email-all/{job.pk}/").content.decode()
 
     assert smtp_inbox.messages == []
-    assert '<span id="sent">0 sent</span>, <span id="failed">8 failed</span>' in page
+    assert '<dd id="sent">0</dd>' in page
+    assert '<dd id="failed">8</dd>' in page
     assert '<strong id="state">Done, with failures</strong>' in page
     failures = GeneratorJob.objects.get(pk=job.pk).failures
     assert len(failures) == generators.FAILURES_KEPT

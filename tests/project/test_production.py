@@ -28,13 +28,14 @@ from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
 
 # Pages that only take a POST: there is nothing to GET.
-POST_ONLY = {"logout", "posts:delete", "outings:retry", "voterroll:cancel"}
+POST_ONLY = {"logout", "posts:retry", "outings:retry", "voterroll:cancel"}
 # Pages anyone may see; the others send anonymous visitors to sign in.
 PUBLIC = [
     "home",
     "login",
     "password_reset_confirm",
     "password_reset_complete",
+    "time_zone",
     "posts:index",
     "outings:index",
     "outings:detail",
@@ -156,12 +157,15 @@ def _site_with_one_of_everything(staff) -> dict[str, str]:
         "login": reverse("login"),
         "password_reset_confirm": reverse("password_reset_confirm", args=["MQ", "set-password"]),
         "password_reset_complete": reverse("password_reset_complete"),
+        "time_zone": reverse("time_zone"),
         "email_all": reverse("email_all"),
         "email_job": reverse("email_job", args=[job.pk]),
         "posts:index": reverse("posts:index"),
         "posts:create": reverse("posts:create"),
         "posts:detail": reverse("posts:detail", args=[post.pk]),
         "posts:status": reverse("posts:status", args=[post.pk]),
+        "posts:mine": reverse("posts:mine"),
+        "posts:delete": reverse("posts:delete", args=[post.pk]),
         "outings:index": reverse("outings:index"),
         "outings:create": reverse("outings:create"),
         "outings:detail": reverse("outings:detail", args=[outing.pk]),
