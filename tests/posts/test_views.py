@@ -319,3 +319,23 @@ def test_only_the_author_can_retry(client, author):
     assert client.post(reverse("posts:retry", args=[post.id])).status_code == 403
     post.refresh_from_db()
     assert post.state == "failed"
+
+
+def test_a_failed_post_page_offers_its_author_a_retry_that_comes_back_to_it(
+    author_client, author, client, django_capture_on_commit_callbacks
+):
+    post = UserPost.objects.create(
+        author=author, caption="x", state="failed", failure_reason="Too long.", image="a.jpg"
+    )
+    retry_url = reverse("posts:retry", args=[post.id])
+
+    page = author_client.get(post.get_absolute_url()).content.decode()
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = author_client.post(retry_url, {"back": "post"})
+
+    assert f'action="{retry_url}" class="retry" id="post-retry">' in page
+    assert response.url == post.get_absolute_url()
+    assert len(queued) == 1
+    client.force_login(make_user("other"))
+    UserPost.objects.filter(id=post.id).update(state="ready")
+    assert retry_url not in client.get(post.get_absolute_url()).content.decode()
