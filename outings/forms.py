@@ -45,7 +45,7 @@ class OutingForm(forms.ModelForm):
         if starts_at <= timezone.now():
             shown = timezone.localtime(starts_at)
             raise forms.ValidationError(
-                f"The start time {shown:%Y-%m-%d %H:%M} is in the past: "
+                f"The start time {shown:%Y-%m-%d %H:%M} {shown.tzname()} is in the past: "
                 "choose a time that is still to come.",
                 code="past",
             )

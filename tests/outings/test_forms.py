@@ -32,7 +32,10 @@ def test_a_start_time_in_the_past_is_refused_saying_so(db):
 
     assert not form.is_valid()
     [message] = form.errors["starts_at"]
-    assert "is in the past: choose a time that is still to come." in message
+    assert message == (
+        f"The start time {past.replace('T', ' ')} UTC is in the past: "
+        "choose a time that is still to come."
+    )
 
 
 def test_an_empty_or_blank_title_is_refused(db):
