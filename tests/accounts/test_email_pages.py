@@ -44,6 +44,10 @@ def test_email_all_form_then_the_job_page_says_what_was_sent(
     page.fill("textarea[name=body]", "The office is closed on Friday.\nBack on Monday.")
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("h1")).to_have_text("Send this to 5 users?")
+    send = box(page.locator("#confirm"))
+    cancel = box(page.get_by_role("link", name="Cancel"))
+    assert cancel["x"] - (send["x"] + send["width"]) >= 12
+    screenshot(page, "email-confirm")
     page.locator("#confirm").click()
 
     page.wait_for_url("**/accounts/email-all/*/")
