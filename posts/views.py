@@ -31,7 +31,10 @@ def mine(request: HttpRequest) -> HttpResponse:
     """List the signed-in user's posts in every state, with why a failed one failed."""
     posts = UserPost.objects.filter(author=request.user).prefetch_related("thumbnails")
     page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "posts/mine.html", {"page": page})
+    # The page refreshes itself while a post on it is still being worked on.
+    done = (UserPost.State.READY, UserPost.State.FAILED)
+    pending = any(post.state not in done for post in page)
+    return render(request, "posts/mine.html", {"page": page, "pending": pending})
 
 
 def _upload_limits() -> dict:

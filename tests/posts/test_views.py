@@ -288,6 +288,8 @@ def test_my_posts_lists_every_state_of_mine_only_with_the_failure_reason(author_
     assert "The image is damaged." in page
     assert page.count('action="' + reverse("posts:retry", args=[failed.id]) + '"') == 1
     assert page.count("Retry</button>") == 1
+    # "queued" is still waiting: the page refreshes itself until it is done.
+    assert '<meta http-equiv="refresh"' in page
 
 
 def test_retry_requeues_a_failed_post_once_and_only_after_commit(
