@@ -105,7 +105,7 @@ def test_one_task_is_queued_on_commit_and_none_on_rollback(
     assert callbacks == []
 
 
-def test_the_reset_action_needs_its_permission(client, django_capture_on_commit_callbacks):
+def test_the_reset_action_needs_its_permission(db, client, django_capture_on_commit_callbacks):
     viewer = make_staff("viewer")
     viewer.user_permissions.add(Permission.objects.get(codename="view_user"))
     target = User.objects.create_user("target", "target@example.com", "old-pass-1")

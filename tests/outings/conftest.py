@@ -16,6 +16,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from outings.models import Outing, Participant, Tweet
+from tests.support.services import needs_services
 
 TOKEN = "test-bearer-token"
 
@@ -75,21 +76,25 @@ class FakeX:
 
 
 @pytest.fixture(autouse=True)
-def empty_tweet_rate_window():
+def empty_tweet_rate_window(request):
     """Start every test with TWEET_RATE_LIMIT's cluster-wide window empty."""
     from django.conf import settings
 
+    if not needs_services(request.node):
+        return
     redis.Redis.from_url(settings.REDIS_URL).delete("ratelimit:outings.post_tweet")
 
 
 @pytest.fixture(autouse=True)
-def empty_account_rate_windows():
+def empty_account_rate_windows(request):
     """Start every test with no outing created or joined in the per-account windows.
 
     Account ids start again at 1 in every run's new database, while Redis keeps windows.
     """
     from django.conf import settings
 
+    if not needs_services(request.node):
+        return
     client = redis.Redis.from_url(settings.REDIS_URL)
     for pattern in ("ratelimit:outings.create:*", "ratelimit:outings.join:*"):
         for key in client.scan_iter(pattern):

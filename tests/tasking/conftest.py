@@ -17,7 +17,7 @@ TASK_MODULES = "tests.tasks,tests.tasking.tasks"
 
 
 @pytest.fixture
-def run() -> str:
+def run(redis_server: None) -> str:
     """A unique Redis key for what one test's tasks record; deleted afterwards."""
     name = f"tests:{uuid.uuid4().hex}"
     client = redis()

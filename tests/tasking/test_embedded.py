@@ -43,6 +43,8 @@ from tests.processes import (
     worker_process,
 )
 
+pytestmark = pytest.mark.embedded
+
 # The broker's database on the embedded Redis (the settings' virtual_host=1).
 BROKER_DB = 1
 

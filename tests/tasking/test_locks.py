@@ -25,7 +25,7 @@ def wait_for(condition, timeout: float = 30, message: str = "condition") -> None
 
 
 @pytest.fixture
-def lock_backend() -> locks.RedisLocks:
+def lock_backend(redis_server: None) -> locks.RedisLocks:
     return locks.RedisLocks(settings.REDIS_URL)
 
 
