@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from outings.models import Tweet
 from outings.tasks import post_tweet, send_due_reminders
-from tests.faults.conftest import quiet_outings, wait_for
 from tests.faults.tasks import QUEUE
-from tests.faults.test_duplicate_deliveries import publish_twice, queues_empty
 from tests.processes import worker_process
+from tests.support.faults import publish_twice, queues_empty, quiet_outings
+from tests.support.waiting import wait_until
 
 OUTINGS = 3
 PER_OUTING = 3
@@ -39,23 +39,23 @@ def test_reminders_delivered_twice_are_tweeted_once_per_participant(
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         # The job twice under one id; each run queues its own post_tweet per reminder.
         publish_twice(publish, send_due_reminders)
-        wait_for(
+        wait_until(
             lambda: reminders.count() == len(participants),
             timeout=60,
-            message="every reminder to be recorded",
+            what="every reminder to be recorded",
         )
         # And every reminder's send twice more, as redeliveries of a lost ack would.
         for tweet_id in reminders.values_list("pk", flat=True):
             publish_twice(publish, post_tweet, tweet_id)
-        wait_for(
+        wait_until(
             lambda: reminders.filter(state=Tweet.State.SENT).count() == len(participants),
             timeout=120,
-            message="every reminder to be sent",
+            what="every reminder to be sent",
         )
-        wait_for(
+        wait_until(
             lambda: queues_empty(own_rabbitmq.url, QUEUE, "notifications"),
             timeout=60,
-            message="the queues to drain",
+            what="the queues to drain",
         )
     recovery = time.monotonic() - started
 
