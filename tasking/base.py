@@ -116,7 +116,9 @@ def task(
     """
     rate = ratelimit.parse_rate(cluster_rate_limit) if cluster_rate_limit else None
     if "." not in name:
-        raise ValueError(f"task name {name!r} must be '<app>.<verb>', e.g. 'posts.make_thumbnails'")
+        raise ValueError(
+            f"task name {name!r} must be '<app>.<verb>', e.g. 'posts.generate_thumbnails'"
+        )
 
     def decorate(fn: Callable[..., Any]) -> ProjectTask:
         parameters = inspect.signature(fn).parameters.values()

@@ -10,10 +10,10 @@ from typing import TypeVar
 
 from celery import chain, chord, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
-from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
+from tasking import backoff
 from tasking.base import task
 from tasking.results import DATABASE_DOWN
 from voterroll import rolls
@@ -78,11 +78,8 @@ def _riding_out_database_outages(step: Callable[[], Result]) -> Result:
             # The broken connection is closed; the next query opens a new one.
             close_old_connections()
             time.sleep(
-                get_exponential_backoff_interval(
-                    options["retry_backoff"],
-                    retries,
-                    options["retry_backoff_max"],
-                    options["retry_jitter"],
+                backoff.countdown(
+                    retries, base=options["retry_backoff"], cap=options["retry_backoff_max"]
                 )
             )
             retries += 1
