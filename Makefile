@@ -66,9 +66,11 @@ faults: dev
 	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 	$(PY) -m pytest -m faults $(PYTEST_ARGS)
 
+# mypy loads the settings (django-stubs' plugin), so it runs the development shape.
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
 
 format: dev
 	$(BIN)/ruff check --fix .

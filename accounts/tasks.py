@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from accounts import emails
 from tasking import backoff, generators
 from tasking.base import task
@@ -9,7 +11,7 @@ from tasking.generators import ChunkedGenerator, register
 
 # Every mailing task: an SMTP hiccup (OSError) retries with backoff, and a batch whose
 # message is delivered again after it succeeded is not mailed twice (run_once).
-EMAIL_TASK = {
+EMAIL_TASK: dict[str, Any] = {
     "run_once": True,
     "acks_late": True,
     "max_retries": 5,

@@ -12,5 +12,5 @@ def countdown(retries: int, *, base: float, cap: float) -> float:
     "Equal jitter": half of the step is fixed and half random, so waits spread out (no
     thundering herd after an outage) yet never shrink from one retry to the next.
     """
-    step = min(cap, base * 2**retries)
+    step: float = min(cap, base * 2**retries)
     return step / 2 + random.uniform(0, step / 2)  # noqa: S311 - jitter, not secrecy
