@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import results, rollgen, thumbnails  # noqa: E402 - after sys.path is set
+from bench import harness, results, rollgen, thumbnails  # noqa: E402 - after sys.path is set
 from bench.rabbitmq_vhost import own_vhost  # noqa: E402 - after sys.path is set
 
 STACKS = ("production", "embedded")
@@ -117,14 +117,6 @@ def measure(stack: str, options: argparse.Namespace) -> dict:
     }
 
 
-def _spread(values: list[float], digits: int = 2) -> str:
-    values = sorted(values)
-    median = statistics.median(values)
-    if len(values) == 1:
-        return f"{median:.{digits}f}"
-    return f"{median:.{digits}f} ({values[0]:.{digits}f}-{values[-1]:.{digits}f})"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voters", type=int, default=10_000)
@@ -180,9 +172,9 @@ def main() -> None:
     table = [
         (
             label,
-            _spread([r["production"][key] for r in rounds]),
-            _spread([r["embedded"][key] for r in rounds]),
-            f"{_spread(ratios[key])}x",
+            harness.spread([r["production"][key] for r in rounds]),
+            harness.spread([r["embedded"][key] for r in rounds]),
+            f"{harness.spread(ratios[key])}x",
         )
         for label, key in FIGURES
     ]

@@ -1,9 +1,10 @@
-"""What the in-process benchmarks share: their flags and a development-shaped Django."""
+"""What the benchmarks share: their flags, a development-shaped Django, medians with ranges."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 
 
 def rounds_arguments(doc: str, *, per_round: str, help: str) -> argparse.Namespace:
@@ -23,3 +24,12 @@ def setup_django() -> None:
     # DEBUG is off by default; the benchmarks run the development shape, with its key.
     os.environ.setdefault("DEBUG", "1")
     django.setup()
+
+
+def spread(values: list[float], digits: int = 2) -> str:
+    """The median, and the range when there are several values."""
+    values = sorted(values)
+    median = statistics.median(values)
+    if len(values) == 1:
+        return f"{median:.{digits}f}"
+    return f"{median:.{digits}f} ({values[0]:.{digits}f}-{values[-1]:.{digits}f})"

@@ -185,6 +185,12 @@ def x_api_env(x_api: FakeX, httpserver) -> dict[str, str]:
 
 
 @pytest.fixture
+def user(django_user_model: Any) -> Any:
+    """The account that owns a scenario's outings."""
+    return django_user_model.objects.create_user("faults", password="a-long-test-password")
+
+
+@pytest.fixture
 def fault_row() -> Callable[..., dict[str, Any]]:
     """Record one scenario's row: counts of lost and duplicated effects, recovery time."""
 

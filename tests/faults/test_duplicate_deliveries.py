@@ -16,7 +16,7 @@ from posts.tasks import generate_thumbnails
 from tests.factories import make_user, phone_jpeg
 from tests.faults.tasks import QUEUE
 from tests.processes import worker_process
-from tests.support.faults import publish_twice, queues_empty, quiet_outings
+from tests.support.faults import publish_twice, quiet_outings, wait_for_drain
 from tests.support.waiting import wait_until
 from voterroll import rolls
 from voterroll.models import RollRun, Station
@@ -26,10 +26,9 @@ from voterroll.tasks import render_batch, render_station
 
 @pytest.mark.faults
 def test_an_announcement_delivered_twice_is_tweeted_once(
-    faults_env, own_rabbitmq, publish, x_api, x_api_env, django_user_model, fault_row
+    faults_env, own_rabbitmq, publish, x_api, x_api_env, user, fault_row
 ):
     outings = 5
-    user = django_user_model.objects.create_user("faults", password="a-long-test-password")
     created, _ = quiet_outings(user, [timezone.now() + timedelta(hours=2)] * outings)
     env = {
         **faults_env,
@@ -47,11 +46,7 @@ def test_an_announcement_delivered_twice_is_tweeted_once(
             timeout=120,
             what="every announcement to be sent",
         )
-        wait_until(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE, "notifications"),
-            timeout=60,
-            what="the queues to drain",
-        )
+        wait_for_drain(own_rabbitmq.url, QUEUE, "notifications")
     # The worker's warm shutdown has finished whatever was still running.
     recovery = time.monotonic() - started
 
@@ -101,11 +96,7 @@ def test_thumbnails_delivered_twice_make_one_file_and_one_row_per_size(
             timeout=120,
             what="every post to be ready",
         )
-        wait_until(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE),
-            timeout=60,
-            what="the queue to drain",
-        )
+        wait_for_drain(own_rabbitmq.url, QUEUE)
     recovery = time.monotonic() - started
 
     files = [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
@@ -128,6 +119,14 @@ def test_thumbnails_delivered_twice_make_one_file_and_one_row_per_size(
     assert len(files) == posts * sizes
 
 
+def _wait_for_every_station(run: RollRun) -> None:
+    wait_until(
+        lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
+        timeout=120,
+        what="every station to be drawn",
+    )
+
+
 @pytest.mark.faults
 def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
     faults_env, own_rabbitmq, publish, settings, tmp_path, fault_row
@@ -143,16 +142,8 @@ def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         for station in stations:
             publish_twice(publish, render_station, run.id, station.id)
-        wait_until(
-            lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
-            timeout=120,
-            what="every station to be drawn",
-        )
-        wait_until(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE),
-            timeout=60,
-            what="the queue to drain",
-        )
+        _wait_for_every_station(run)
+        wait_for_drain(own_rabbitmq.url, QUEUE)
     recovery = time.monotonic() - started
 
     files = [p for p in rolls.run_dir(run.id).rglob("*") if p.is_file()]
@@ -200,16 +191,8 @@ def test_a_batch_of_stations_delivered_twice_is_written_and_counted_once(
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         for batch in batches:
             publish_twice(publish, render_batch, run.id, batch)
-        wait_until(
-            lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
-            timeout=120,
-            what="every station to be drawn",
-        )
-        wait_until(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE),
-            timeout=60,
-            what="the queue to drain",
-        )
+        _wait_for_every_station(run)
+        wait_for_drain(own_rabbitmq.url, QUEUE)
     recovery = time.monotonic() - started
 
     files = [p for p in rolls.run_dir(run.id).rglob("*") if p.is_file()]

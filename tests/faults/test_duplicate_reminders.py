@@ -12,7 +12,7 @@ from outings.models import Tweet
 from outings.tasks import post_tweet, send_due_reminders
 from tests.faults.tasks import QUEUE
 from tests.processes import worker_process
-from tests.support.faults import publish_twice, queues_empty, quiet_outings
+from tests.support.faults import publish_twice, quiet_outings, reminders_seen, wait_for_drain
 from tests.support.waiting import wait_until
 
 OUTINGS = 3
@@ -21,9 +21,8 @@ PER_OUTING = 3
 
 @pytest.mark.faults
 def test_reminders_delivered_twice_are_tweeted_once_per_participant(
-    faults_env, own_rabbitmq, publish, x_api, x_api_env, django_user_model, fault_row
+    faults_env, own_rabbitmq, publish, x_api, x_api_env, user, fault_row
 ):
-    user = django_user_model.objects.create_user("faults", password="a-long-test-password")
     _, participants = quiet_outings(
         user, [timezone.now() + timedelta(hours=2)] * OUTINGS, participants=PER_OUTING
     )
@@ -52,19 +51,11 @@ def test_reminders_delivered_twice_are_tweeted_once_per_participant(
             timeout=120,
             what="every reminder to be sent",
         )
-        wait_until(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE, "notifications"),
-            timeout=60,
-            what="the queues to drain",
-        )
+        wait_for_drain(own_rabbitmq.url, QUEUE, "notifications")
     recovery = time.monotonic() - started
 
     texts = x_api.texts()
-    seen = {}
-    for n, participant in enumerate(participants):
-        sent = sum(1 for text in texts if text.startswith(f"@{participant.handle} reminder:"))
-        if sent:
-            seen[n] = sent
+    seen = reminders_seen(texts, participants)
     row = fault_row(
         scenario="duplicate delivery: reminders",
         done=f"send_due_reminders published twice, then each of {len(participants)} "

@@ -23,7 +23,7 @@ from django_celery_results.models import TaskResult
 
 from outings.models import Tweet
 from tests.processes import beat_process, worker_process
-from tests.support.faults import queues_empty, quiet_outings
+from tests.support.faults import quiet_outings, reminders_seen, wait_for_drain
 from tests.support.waiting import wait_until
 
 # 15 simulated minutes in 30 real seconds.
@@ -35,9 +35,8 @@ PER_OUTING = 4
 
 @pytest.mark.faults
 def test_two_beats_over_fifteen_simulated_minutes_remind_each_participant_once(
-    faults_env, own_rabbitmq, x_api, x_api_env, django_user_model, settings, fault_row
+    faults_env, own_rabbitmq, x_api, x_api_env, user, settings, fault_row
 ):
-    user = django_user_model.objects.create_user("beats", password="a-long-test-password")
     env = {
         **faults_env,
         "WORKER_QUEUES": "notifications",
@@ -62,20 +61,12 @@ def test_two_beats_over_fifteen_simulated_minutes_remind_each_participant_once(
             timeout=120,
             what="every reminder to be sent",
         )
-        wait_until(
-            lambda: queues_empty(own_rabbitmq.url, "notifications"),
-            timeout=60,
-            what="the queue to drain",
-        )
+        wait_for_drain(own_rabbitmq.url, "notifications")
         recovery = time.monotonic() - began - REAL_SECONDS
 
     runs = TaskResult.objects.filter(task_name="outings.send_due_reminders").count()
     texts = x_api.texts()
-    seen = {}
-    for n, participant in enumerate(participants):
-        sent = sum(1 for text in texts if text.startswith(f"@{participant.handle} reminder:"))
-        if sent:
-            seen[n] = sent
+    seen = reminders_seen(texts, participants)
     row = fault_row(
         scenario="two beats",
         done=f"two beats ran the reminder job {runs} times: {SIMULATED.seconds // 60} "

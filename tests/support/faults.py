@@ -13,6 +13,7 @@ from kombu import Connection
 
 from outings.models import Outing, Participant
 from tests.faults.tasks import effects_key
+from tests.support.waiting import wait_until
 from tests.tasking.tasks import redis
 
 # The fault table sits beside the benchmarks' results (bench/results/faults.json).
@@ -55,6 +56,23 @@ def queues_empty(url: str, *names: str) -> bool:
     with Connection(url) as conn:
         channel = conn.default_channel
         return all(channel.queue_declare(name, passive=True).message_count == 0 for name in names)
+
+
+def wait_for_drain(url: str, *names: str, timeout: float = 60) -> None:
+    """Wait until none of the named queues on the broker at ``url`` has a message waiting."""
+    wait_until(
+        lambda: queues_empty(url, *names), timeout=timeout, what=f"{', '.join(names)} to drain"
+    )
+
+
+def reminders_seen(texts: list[str], participants: list[Participant]) -> dict[int, int]:
+    """How many reminder tweets each participant got, by position (those with none left out)."""
+    seen = {}
+    for n, participant in enumerate(participants):
+        sent = sum(1 for text in texts if text.startswith(f"@{participant.handle} reminder:"))
+        if sent:
+            seen[n] = sent
+    return seen
 
 
 def write_table(rows: list[dict[str, Any]]) -> Path:
