@@ -54,7 +54,9 @@ def rabbitmq_vhost() -> Iterator[str]:
     settings.CELERY_BROKER_URL = url
     app.conf.broker_url = url
     yield url
-    if saved[0] is not None:
+    if saved[0] is None:
+        os.environ.pop("CELERY_BROKER_URL", None)
+    else:
         os.environ["CELERY_BROKER_URL"] = saved[0]
     settings.CELERY_BROKER_URL = app.conf.broker_url = saved[1]
     checks.rabbitmqctl("delete_vhost", vhost)

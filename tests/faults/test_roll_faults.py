@@ -58,16 +58,21 @@ def state_of(run: RollRun) -> RollRun:
 
 def wait_for_end(run: RollRun, timeout: float = ROLL_TIMEOUT) -> None:
     """Wait until the run is done, failed or cancelled; fail saying where it stopped."""
-    deadline = time.monotonic() + timeout
-    while state_of(run).is_active:
-        if time.monotonic() > deadline:
-            undrawn = Station.objects.filter(run=run, rendered_at__isnull=True)
-            raise AssertionError(
-                f"run {run.id} still {run.state} after {timeout} s, "
-                f"{run.stations_done}/{run.stations_count} stations counted; not drawn: "
-                f"{list(undrawn.values_list('id', flat=True))}"
-            )
-        time.sleep(0.2)
+
+    def where_it_stopped() -> str:
+        undrawn = Station.objects.filter(run=run, rendered_at__isnull=True)
+        return (
+            f"run {run.id} to end: still {run.state}, "
+            f"{run.stations_done}/{run.stations_count} stations counted; not drawn: "
+            f"{list(undrawn.values_list('id', flat=True))}"
+        )
+
+    wait_until(
+        lambda: not state_of(run).is_active,
+        timeout=timeout,
+        interval=0.2,
+        what=where_it_stopped,
+    )
 
 
 def voters_in_books(folder: Path) -> Counter:
