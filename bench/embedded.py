@@ -101,9 +101,11 @@ def measure(stack: str, options: argparse.Namespace) -> dict:
     queues = "default,images,notifications,pdf"
     with thumbnails.images_worker(options.workers, queues=queues) as worker_pid:
         # Warm-up: fonts, imports and connections of the pool's processes.
-        rollgen._run_strategy("per_station", worker_pid, media, options.timeout, peaks)
+        rollgen._run_strategy("per_station", worker_pid, {}, media, options.timeout, peaks, False)
         thumbnails.end_to_end(client, user, photos, thumbnails.DISTINCT_PHOTOS, worker_pid)
-        roll, _ = rollgen._run_strategy("per_station", worker_pid, media, options.timeout, peaks)
+        roll, _ = rollgen._run_strategy(
+            "per_station", worker_pid, {}, media, options.timeout, peaks, False
+        )
         uploads = thumbnails.end_to_end(client, user, photos, options.uploads, worker_pid)
     if uploads["states"]["ready"] != options.uploads:
         sys.exit(f"{stack}: not every upload became ready: {uploads['states']}")

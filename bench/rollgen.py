@@ -451,7 +451,14 @@ def _top_statements(limit: int = 8) -> list[dict]:
 
 
 def _maintenance() -> dict[str, tuple[int, int, int, int]]:
-    """(autovacuum, auto-ANALYZE, VACUUM, ANALYZE) passes so far on the roll's tables."""
+    """(autovacuum, auto-ANALYZE, VACUUM, ANALYZE) passes so far on the roll's tables.
+
+    None on SQLite (the embedded default, bench/embedded.py), which keeps no such counts.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
     found = _sql(
         """
         SELECT relname, autovacuum_count, autoanalyze_count, vacuum_count, analyze_count
