@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/backlot
 TEST_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run install dev test faults lint format migrations-check worker beat clean
+.PHONY: run install dev test test-fast faults lint format migrations-check worker beat clean
 
 # DEBUG is off unless set. `make run` turns it on for the embedded default (no
 # DATABASE_URL or CELERY_BROKER_URL given); with those set it stays off unless DEBUG=1.
@@ -49,6 +49,16 @@ test: dev
 	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The pure tests alone: no service needed. The service variables point at a closed port so
+# a test that reaches a service without saying so fails here rather than passing by luck.
+NO_SERVICE := 127.0.0.1:9
+test-fast: export DEBUG := $(or $(DEBUG),1)
+test-fast: dev
+	DATABASE_URL="postgres://nobody@$(NO_SERVICE)/none" \
+	CELERY_BROKER_URL="amqp://nobody:nobody@$(NO_SERVICE)//" \
+	REDIS_URL="redis://$(NO_SERVICE)/0" \
+	$(PY) -m pytest -m pure -p no:cacheprovider $(PYTEST_ARGS)
+
 # The fault-injection scenarios alone; prints their table and writes bench/results/faults.json.
 faults: dev
 	DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
@@ -56,9 +66,11 @@ faults: dev
 	REDIS_URL="$${REDIS_URL:-$(TEST_REDIS_URL)}" \
 	$(PY) -m pytest -m faults $(PYTEST_ARGS)
 
+# mypy loads the settings (django-stubs' plugin), so it runs the development shape.
 lint: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
 
 format: dev
 	$(BIN)/ruff check --fix .

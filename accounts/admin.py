@@ -25,7 +25,7 @@ class BacklotUserAdmin(UserAdmin):
         ids = list(queryset.order_by("pk").values_list("pk", flat=True))
         for batch in emails.batches(ids):
             transaction.on_commit(
-                lambda batch=batch: send_password_resets.delay(
+                lambda batch=batch: send_password_resets.delay(  # type: ignore[misc]  # bound default
                     batch, request.get_host(), request.is_secure()
                 )
             )

@@ -6,10 +6,12 @@ import logging
 import smtplib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.mail import EmailMessage, get_connection
+from django.db.models import QuerySet
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +66,7 @@ class NoticeOutcome:
     failed: list[tuple[int, str]] = field(default_factory=list)
     # Not tried, because the mail server went away mid-batch: worth another try.
     unsent: list[int] = field(default_factory=list)
-    interruption: OSError | None = None
+    interruption: Exception | None = None
 
 
 def _for_good(exc: Exception) -> bool:
@@ -114,6 +116,6 @@ def send_notice(*, user_ids: list[int], subject: str, body: str) -> NoticeOutcom
     return outcome
 
 
-def active_users(params: dict) -> object:
+def active_users(params: dict[str, Any]) -> QuerySet[Any]:
     """Return the users an "email all active users" job walks."""
     return get_user_model().objects.filter(is_active=True).exclude(email="")

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from celery.utils.time import get_exponential_backoff_interval
+from typing import Any
 
 from accounts import emails
-from tasking import generators
+from tasking import backoff, generators
 from tasking.base import task
 from tasking.generators import ChunkedGenerator, register
 
 # Every mailing task: an SMTP hiccup (OSError) retries with backoff, and a batch whose
 # message is delivered again after it succeeded is not mailed twice (run_once).
-EMAIL_TASK = {
+EMAIL_TASK: dict[str, Any] = {
     "run_once": True,
     "acks_late": True,
     "max_retries": 5,
@@ -52,12 +52,7 @@ def email_users(
         outcome = emails.NoticeOutcome(unsent=list(user_ids), interruption=exc)
     if outcome.unsent and self.request.retries < self.max_retries:
         _record(generator_job_id, outcome.sent, outcome.failed)
-        countdown = get_exponential_backoff_interval(
-            factor=1,
-            retries=self.request.retries + 1,
-            maximum=EMAIL_RETRY_BACKOFF_MAX,
-            full_jitter=True,
-        )
+        countdown = backoff.countdown(self.request.retries + 1, base=1, cap=EMAIL_RETRY_BACKOFF_MAX)
         raise self.retry(
             args=[outcome.unsent, subject, body],
             kwargs={**kwargs, "generator_job_id": generator_job_id},

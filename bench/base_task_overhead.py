@@ -9,7 +9,6 @@ RabbitMQ (rpc://) so the database does not dominate what is measured.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -18,29 +17,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench import results  # noqa: E402 - after sys.path is set
+from bench import harness, results  # noqa: E402 - after sys.path is set
 from bench.rabbitmq_vhost import own_vhost  # noqa: E402 - after sys.path is set
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=500, help="tasks per round and kind")
-    parser.add_argument("--rounds", type=int, default=3)
-    options = parser.parse_args()
+    options = harness.rounds_arguments(__doc__, per_round="tasks", help="tasks per round and kind")
     broker = os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
     with own_vhost(broker):
         run(options.tasks, options.rounds)
 
 
 def run(count: int, rounds: int) -> None:
-    import django
-
-    # DEBUG is off by default; the benchmarks run the development shape, with its key.
-    os.environ.setdefault("DEBUG", "1")
-    django.setup()
+    harness.setup_django()
     import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping for start_worker
     from celery.contrib.testing.worker import start_worker
 

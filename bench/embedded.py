@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench import results, rollgen, thumbnails  # noqa: E402 - after sys.path is set
+from bench import harness, results, rollgen, thumbnails  # noqa: E402 - after sys.path is set
 from bench.rabbitmq_vhost import own_vhost  # noqa: E402 - after sys.path is set
 
 STACKS = ("production", "embedded")
@@ -101,9 +101,11 @@ def measure(stack: str, options: argparse.Namespace) -> dict:
     queues = "default,images,notifications,pdf"
     with thumbnails.images_worker(options.workers, queues=queues) as worker_pid:
         # Warm-up: fonts, imports and connections of the pool's processes.
-        rollgen._run_strategy("per_station", worker_pid, media, options.timeout, peaks)
+        rollgen._run_strategy("per_station", worker_pid, {}, media, options.timeout, peaks, False)
         thumbnails.end_to_end(client, user, photos, thumbnails.DISTINCT_PHOTOS, worker_pid)
-        roll, _ = rollgen._run_strategy("per_station", worker_pid, media, options.timeout, peaks)
+        roll, _ = rollgen._run_strategy(
+            "per_station", worker_pid, {}, media, options.timeout, peaks, False
+        )
         uploads = thumbnails.end_to_end(client, user, photos, options.uploads, worker_pid)
     if uploads["states"]["ready"] != options.uploads:
         sys.exit(f"{stack}: not every upload became ready: {uploads['states']}")
@@ -115,14 +117,6 @@ def measure(stack: str, options: argparse.Namespace) -> dict:
         "uploads_seconds": round(uploads["seconds"], 3),
         "uploads_per_second": round(uploads["uploads_per_second"], 2),
     }
-
-
-def _spread(values: list[float], digits: int = 2) -> str:
-    values = sorted(values)
-    median = statistics.median(values)
-    if len(values) == 1:
-        return f"{median:.{digits}f}"
-    return f"{median:.{digits}f} ({values[0]:.{digits}f}-{values[-1]:.{digits}f})"
 
 
 def main() -> None:
@@ -180,9 +174,9 @@ def main() -> None:
     table = [
         (
             label,
-            _spread([r["production"][key] for r in rounds]),
-            _spread([r["embedded"][key] for r in rounds]),
-            f"{_spread(ratios[key])}x",
+            harness.spread([r["production"][key] for r in rounds]),
+            harness.spread([r["embedded"][key] for r in rounds]),
+            f"{harness.spread(ratios[key])}x",
         )
         for label, key in FIGURES
     ]

@@ -11,8 +11,6 @@ tasking/results.py): wall and CPU milliseconds per write, and statements sent.
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import time
@@ -22,23 +20,15 @@ from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-from bench import results  # noqa: E402 - after sys.path is set
+from bench import harness, results  # noqa: E402 - after sys.path is set
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--writes", type=int, default=500, help="writes per round and kind")
-    parser.add_argument("--rounds", type=int, default=3)
-    options = parser.parse_args()
-
-    import django
-
-    # DEBUG is off by default; the benchmarks run the development shape, with its key.
-    os.environ.setdefault("DEBUG", "1")
-    django.setup()
+    options = harness.rounds_arguments(
+        __doc__, per_round="writes", help="writes per round and kind"
+    )
+    harness.setup_django()
     from celery import states
     from django.core.management import call_command
     from django.db import connection

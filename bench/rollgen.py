@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import results  # noqa: E402 - after sys.path is set
+from bench.harness import spread  # noqa: E402 - after sys.path is set
 from bench.rabbitmq_vhost import own_vhost  # noqa: E402 - after sys.path is set
 
 STRATEGIES = ["single", "per_center", "starmap", "per_station", "batched"]
@@ -450,7 +451,14 @@ def _top_statements(limit: int = 8) -> list[dict]:
 
 
 def _maintenance() -> dict[str, tuple[int, int, int, int]]:
-    """(autovacuum, auto-ANALYZE, VACUUM, ANALYZE) passes so far on the roll's tables."""
+    """(autovacuum, auto-ANALYZE, VACUUM, ANALYZE) passes so far on the roll's tables.
+
+    None on SQLite (the embedded default, bench/embedded.py), which keeps no such counts.
+    """
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
     found = _sql(
         """
         SELECT relname, autovacuum_count, autoanalyze_count, vacuum_count, analyze_count
@@ -550,11 +558,11 @@ def _print_renderers(measured: list[dict]) -> None:
     )
     for name in names:
         size = next(entry["kib_per_page"] for entry in measured if entry["renderer"] == name)
-        print(f"  {name:32} {_spread(per_page[name], 3)} ms/page, {size:.1f} KiB/page")
+        print(f"  {name:32} {spread(per_page[name], 3)} ms/page, {size:.1f} KiB/page")
     old, new = (statistics.median(per_page[name]) for name in names)
     ratios = sorted(o / n for o, n in zip(per_page[names[0]], per_page[names[1]], strict=True))
-    spread = f"{ratios[0]:.1f}-{ratios[-1]:.1f}x"
-    print(f"  new draws a page in {old / new:.1f}x less CPU (rounds: {spread})")
+    by_round = f"{ratios[0]:.1f}-{ratios[-1]:.1f}x"
+    print(f"  new draws a page in {old / new:.1f}x less CPU (rounds: {by_round})")
 
 
 def _print_statements(rows: list[dict]) -> None:
@@ -562,15 +570,6 @@ def _print_statements(rows: list[dict]) -> None:
         print(f"\n{row['strategy']} (round {row['round']}), costliest statements:")
         for entry in row.get("statements", []):
             print(f"  {entry['ms']:9.1f} ms {entry['calls']:6d} calls  {entry['query']}")
-
-
-def _spread(values: list[float], digits: int = 2) -> str:
-    """The median, and the range when there are several values."""
-    values = sorted(values)
-    median = statistics.median(values)
-    if len(values) == 1:
-        return f"{median:.{digits}f}"
-    return f"{median:.{digits}f} ({values[0]:.{digits}f}-{values[-1]:.{digits}f})"
 
 
 def _print_table(options, centers: int, stations: int, seed_seconds: float, rows, ideals):
@@ -604,13 +603,13 @@ def _print_table(options, centers: int, stations: int, seed_seconds: float, rows
             if not values:
                 cells.append("-")
             elif ranged:
-                cells.append(_spread(values, digits))
+                cells.append(spread(values, digits))
             else:
                 cells.append(f"{statistics.median(values):.{digits}f}")
         table.append(cells)
     if ideals:
         ideal_seconds = [entry["ideal_seconds"] for entry in ideals]
-        table.append(["ideal", _spread(ideal_seconds), "1.00"] + [""] * (len(columns) - 3))
+        table.append(["ideal", spread(ideal_seconds), "1.00"] + [""] * (len(columns) - 3))
     widths = [
         max(len(column[0]), *(len(cells[i]) for cells in table)) for i, column in enumerate(columns)
     ]
@@ -622,18 +621,16 @@ def _print_table(options, centers: int, stations: int, seed_seconds: float, rows
     if ideals:
         one_process = [entry["one_process_render_seconds"] for entry in ideals]
         one_cpu = [entry["one_process_render_cpu_seconds"] for entry in ideals]
-        print(
-            f"one process drawing every book: {_spread(one_process)} s ({_spread(one_cpu)} s CPU)"
-        )
+        print(f"one process drawing every book: {spread(one_process)} s ({spread(one_cpu)} s CPU)")
     for strategy in dict.fromkeys(row["strategy"] for row in rows):
         mine = [row for row in rows if row["strategy"] == strategy]
         phases = ", ".join(
-            f"{name} {_spread([row['phase_seconds'][name] for row in mine])}"
+            f"{name} {spread([row['phase_seconds'][name] for row in mine])}"
             for name in mine[0]["phase_seconds"]
         )
         print(f"{strategy} phases (s): {phases}")
         where = ", ".join(
-            f"{name} {_spread([row['cpu_seconds'][name] for row in mine])}"
+            f"{name} {spread([row['cpu_seconds'][name] for row in mine])}"
             for name in mine[0]["cpu_seconds"]
         )
         print(f"{strategy} CPU (s): worker {where}")

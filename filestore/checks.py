@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, register
@@ -13,7 +14,7 @@ from filestore.configuration import MEDIA, ROLLS, UPLOADS
 
 def _where(alias: str) -> tuple[str, str]:
     """Return (place, path) of a storage: a folder, or a bucket and a key prefix."""
-    storage = storages[alias]
+    storage: Any = storages[alias]  # LocalStorage or ObjectStorage: both have a location
     if hasattr(storage, "bucket_name"):
         return f"bucket {storage.bucket_name}", storage.location.strip("/")
     return "folder", str(Path(storage.location).resolve())

@@ -174,15 +174,18 @@ class LocalStorage(FileSystemStorage):
 
     @cached_property
     def base_location(self) -> str:
-        return str(self._value_or_setting(self._location, getattr(settings, self.location_setting)))
+        # Django's FileSystemStorage keeps the location it was given in _location.
+        location = self._location  # type: ignore[attr-defined]
+        return str(self._value_or_setting(location, getattr(settings, self.location_setting)))
 
     @cached_property
-    def base_url(self) -> str | None:
+    def base_url(self) -> str | None:  # type: ignore[override]  # None: no address at all
         # None: url() raises, so a private file has no address at all.
-        return FileSystemStorage.base_url.func(self) if self.public else None
+        public_url = FileSystemStorage.base_url.func  # type: ignore[attr-defined]  # cached
+        return public_url(self) if self.public else None
 
     def _clear_cached_properties(self, setting: str, **kwargs) -> None:
-        super()._clear_cached_properties(setting, **kwargs)
+        super()._clear_cached_properties(setting, **kwargs)  # type: ignore[arg-type]  # any name
         if setting == self.location_setting:
             self.__dict__.pop("base_location", None)
             self.__dict__.pop("location", None)

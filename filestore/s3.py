@@ -240,7 +240,7 @@ class ObjectStorage(S3Storage):
                 return super()._open(name, mode)
         with translated_errors(name):
             found = self.client.get_object(Bucket=self.bucket_name, Key=self.key(name))
-        file = File(ObjectReader(found["Body"], name), name=name)
+        file = File(ObjectReader(found["Body"], name), name=name)  # type: ignore[arg-type]  # bytes
         file.size = found["ContentLength"]
         return file
 

@@ -15,13 +15,14 @@ import posixpath
 
 from django.conf import settings
 from django.core.files.storage import Storage
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control
 
 
 def private_file_response(
     storage: Storage, name: str, *, filename: str | None = None, as_attachment: bool = False
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Return a response that delivers ``name`` of ``storage``; Http404 if it is missing."""
     filename = filename or posixpath.basename(name)
     if settings.PRIVATE_FILES_REDIRECT and hasattr(storage, "presigned_url"):
@@ -33,7 +34,7 @@ def private_file_response(
             filename=filename,
             as_attachment=as_attachment,
         )
-        response: HttpResponse = HttpResponseRedirect(url)
+        response: HttpResponseBase = HttpResponseRedirect(url)
     else:
         try:
             file = storage.open(name, "rb")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from django.core.files.storage import Storage, storages
+from typing import TYPE_CHECKING
+
+from django.core.files.storage import storages
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.functional import LazyObject, empty
 
 from filestore.configuration import MEDIA, ROLLS, UPLOADS
+
+if TYPE_CHECKING:
+    from filestore.local import LocalStorage
+    from filestore.s3 import ObjectStorage
 
 __all__ = ["MEDIA", "ROLLS", "UPLOADS", "named"]
 
@@ -34,7 +40,7 @@ class NamedStorage(LazyObject):
 _named: dict[str, NamedStorage] = {}
 
 
-def named(alias: str) -> Storage:
+def named(alias: str) -> LocalStorage | ObjectStorage:
     """Return the storage ``alias`` of STORAGES (``MEDIA``, ``UPLOADS`` or ``ROLLS``)."""
     if alias not in _named:
         _named[alias] = NamedStorage(alias)
@@ -45,4 +51,4 @@ def named(alias: str) -> Storage:
 def _forget_storages(*, setting: str, **kwargs) -> None:
     if setting == "STORAGES":
         for storage in _named.values():
-            storage._wrapped = empty
+            storage._wrapped = empty  # type: ignore[assignment]  # LazyObject's "not set up"

@@ -11,7 +11,7 @@ from tasking.ratelimit import parse_rate
 @checks.register()
 def rate_limits_parse(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """Refuse to start with an OUTING_*_RATE that is not '<count>/<window>'."""
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for name in ("OUTING_CREATE_RATE", "OUTING_JOIN_RATE"):
         try:
             parse_rate(getattr(settings, name))

@@ -68,7 +68,7 @@ class JoinForm(forms.ModelForm):
         self.user = user
         self.instance.outing = outing
         # Let "@name" through to clean_handle, which strips the @ and checks the length.
-        self.fields["handle"].max_length = None
+        self.fields["handle"].max_length = None  # type: ignore[attr-defined]  # a CharField
         self.fields["handle"].validators = []
         self.fields["handle"].widget.attrs.pop("maxlength", None)
         reminder = self.fields["wants_reminder"]

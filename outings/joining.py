@@ -9,7 +9,7 @@ neither overfill it nor share a handle.
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from outings.models import Outing, Participant, XHandle
@@ -29,7 +29,7 @@ def handle_taken_message(handle: str) -> str:
 
 
 def join(
-    *, outing_id: int, user: AbstractBaseUser, name: str, handle: str, wants_reminder: bool
+    *, outing_id: int, user: User, name: str, handle: str, wants_reminder: bool
 ) -> Participant:
     """Add ``user`` to an outing as @handle; raise JoinRefused saying why not."""
     with transaction.atomic():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -61,7 +62,7 @@ def post_tweet(self, tweet_id: int, **kwargs) -> str:
 
 def enqueue_tweet(tweet: Tweet) -> None:
     """Publish the tweet's send task once the row is committed."""
-    options = {}
+    options: dict[str, Any] = {}
     if tweet.kind == Tweet.Kind.REMINDER and tweet.outing is not None:
         # A reminder is worthless once the outing has begun: let the broker drop it.
         options["expires"] = tweet.outing.starts_at

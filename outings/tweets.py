@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -17,6 +16,7 @@ from django.utils import timezone
 
 from outings.backends import TweetBusy, TweetDeferred, TweetRejected, get_backend
 from outings.models import Outing, Participant, Tweet
+from tasking import backoff
 
 logger = logging.getLogger(__name__)
 
@@ -78,15 +78,12 @@ def shorten(text: str, *, limit: int = MAX_WEIGHT) -> str:
 def retry_countdown(
     retries: int, *, base: float, cap: float, retry_after: float | None = None
 ) -> float:
-    """Seconds to wait before retry number ``retries + 1``: exponential, jittered, bounded.
+    """Seconds to wait before retry number ``retries + 1`` (tasking.backoff's curve).
 
-    "Equal jitter": half of the exponential step is fixed and half random, so waits
-    spread out (no thundering herd after an outage) yet never shrink from one retry to
-    the next. A server's Retry-After is a floor, bounded by the longest countdown the
-    broker settings allow for.
+    A server's Retry-After is a floor, bounded by the longest countdown the broker
+    settings allow for.
     """
-    step = min(cap, base * 2**retries)
-    countdown = step / 2 + random.uniform(0, step / 2)  # noqa: S311 - jitter, not secrecy
+    countdown = backoff.countdown(retries, base=base, cap=cap)
     if retry_after is not None:
         countdown = max(countdown, min(retry_after, settings.CELERY_LONGEST_COUNTDOWN))
     return countdown

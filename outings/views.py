@@ -80,7 +80,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             try:
                 participant = joining.join(
-                    outing_id=outing.id, user=request.user, **form.cleaned_data
+                    outing_id=outing.id,
+                    user=request.user,  # type: ignore[arg-type]  # login_required: a User
+                    **form.cleaned_data,
                 )
             except joining.JoinRefused as why:
                 form.add_error(None, str(why))

@@ -11,7 +11,7 @@ class ThumbnailInline(admin.TabularInline):
     model = Thumbnail
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["box_width", "box_height", "width", "height", "file"]
+    fields = readonly_fields = ("box_width", "box_height", "width", "height", "file")
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
@@ -23,7 +23,14 @@ class UserPostAdmin(admin.ModelAdmin):
     list_filter = ["state"]
     search_fields = ["caption", "author__username"]
     # The upload has no URL (it is never served), so it is shown by name only.
-    fields = readonly_fields = ["author", "upload", "caption", "created", "state", "failure_reason"]
+    fields = readonly_fields = (
+        "author",
+        "upload",
+        "caption",
+        "created",
+        "state",
+        "failure_reason",
+    )
     inlines = [ThumbnailInline]
     actions = ["regenerate_thumbnails"]
 
@@ -32,7 +39,7 @@ class UserPostAdmin(admin.ModelAdmin):
 
     @admin.display(description="upload")
     def upload(self, post: UserPost) -> str:
-        return post.image.name
+        return post.image.name or ""
 
     @admin.action(description="Re-generate thumbnails", permissions=["change"])
     def regenerate_thumbnails(self, request: HttpRequest, queryset: QuerySet[UserPost]) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from django.core.files.storage import Storage
+from typing import TYPE_CHECKING
 
 from filestore.storages import MEDIA, UPLOADS, named
 
+if TYPE_CHECKING:
+    from filestore.local import LocalStorage
+    from filestore.s3 import ObjectStorage
 
-def uploads_storage() -> Storage:
+
+def uploads_storage() -> LocalStorage | ObjectStorage:
     """Return the storage of uploaded originals: private, read only by the thumbnail task.
 
     A callable keeps the storage out of migrations.
@@ -15,6 +19,6 @@ def uploads_storage() -> Storage:
     return named(UPLOADS)
 
 
-def thumbnails_storage() -> Storage:
+def thumbnails_storage() -> LocalStorage | ObjectStorage:
     """Return the storage of thumbnails: public media, loaded by URL."""
     return named(MEDIA)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
-from celery.utils.time import get_exponential_backoff_interval
 
 from posts import thumbnails
 from posts.models import UserPost
+from tasking import backoff
 from tasking.base import task
 
 logger = logging.getLogger(__name__)
@@ -23,12 +23,9 @@ TOO_LONG = "Making the thumbnails took too long. Try a smaller image."
 
 
 def _backoff(task) -> float:
-    """Seconds before the next try: exponential, with full jitter (Celery's formula)."""
-    return get_exponential_backoff_interval(
-        factor=task.retry_backoff,
-        retries=task.request.retries,
-        maximum=task.retry_backoff_max,
-        full_jitter=True,
+    """Seconds before the task's next try, on its retry_backoff curve."""
+    return backoff.countdown(
+        task.request.retries, base=task.retry_backoff, cap=task.retry_backoff_max
     )
 
 

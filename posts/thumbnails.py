@@ -233,10 +233,13 @@ def _forget_other_boxes(post_id: int, boxes: Sequence[Box]) -> None:
     if not names:
         return  # the usual case: skip a DELETE that would match nothing
     stale.delete()
+
     # robust: a storage error is logged, not raised into the task after its work is done.
-    transaction.on_commit(
-        lambda: [thumbnails_storage().delete(name) for name in names], robust=True
-    )
+    def delete_stale_files() -> None:
+        for name in names:
+            thumbnails_storage().delete(name)
+
+    transaction.on_commit(delete_stale_files, robust=True)
 
 
 def generate_for(*, post_id: int) -> UserPost.State | None:

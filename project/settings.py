@@ -160,7 +160,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "db.sqlite3",
+            "NAME": str(DATA_DIR / "db.sqlite3"),
             "OPTIONS": {
                 # Web, worker children and beat write concurrently: WAL lets readers
                 # go on during a write, IMMEDIATE takes the write lock at BEGIN (so a

@@ -6,11 +6,13 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
+from billiard.einfo import ExceptionInfo
 from celery import shared_task, signals
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
+from celery.result import AsyncResult
 from celery.utils import uuid
 
 from tasking import dedup, locks, ratelimit
@@ -23,7 +25,7 @@ logger = logging.getLogger(__name__)
 KILLED = (TimeLimitExceeded, WorkerLostError)
 
 
-class ProjectTask(DjangoTask):
+class ProjectTask(DjangoTask[Any, Any]):
     """Base class of every project task: Django-aware (``delay_on_commit``), logged."""
 
     # Seconds before a task whose worker process died runs again (task_retry_on_worker_lost):
@@ -33,12 +35,21 @@ class ProjectTask(DjangoTask):
     # Set by ``task(on_killed=...)``: records a killed run in the domain (a post failed).
     on_killed: Callable[..., None] | None = None
 
-    def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:
+    def on_retry(
+        self,
+        exc: Exception | None,
+        task_id: str,
+        args: Any,
+        kwargs: Any,
+        einfo: ExceptionInfo | None,
+    ) -> None:
         if exc is None:  # rescheduled by a lock or rate limit, not by an error
             return
         logger.warning("retrying after %s: %s", type(exc).__name__, exc)
 
-    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+    def on_failure(
+        self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: ExceptionInfo | None
+    ) -> None:
         logger.error("failed with %s: %s", type(exc).__name__, exc)
         if isinstance(exc, KILLED) and self.on_killed is not None:
             self.on_killed(exc, *(args or ()), **(kwargs or {}))
@@ -46,7 +57,13 @@ class ProjectTask(DjangoTask):
     # Set by ``task(deduplicate=...)``; see tasking/dedup.py.
     deduplicate: dedup.Deduplicate | None = None
 
-    def apply_async(self, args=None, kwargs=None, task_id=None, **options):
+    def apply_async(  # type: ignore[override]  # celery-types spells out every option
+        self,
+        args: Any = None,
+        kwargs: Any = None,
+        task_id: str | None = None,
+        **options: Any,
+    ) -> AsyncResult[Any]:
         """Publish, or with ``deduplicate`` return the message already waiting for the key."""
         if self.deduplicate is None:
             return super().apply_async(args, kwargs, task_id=task_id, **options)
@@ -62,13 +79,20 @@ class ProjectTask(DjangoTask):
         """Publish this run again after ``countdown`` seconds without using up a retry."""
         signature = self.signature_from_request(countdown=countdown)
         signature.apply_async()
-        return Retry(message=reason, when=countdown, sig=signature)
+        # Retry takes seconds as any real number; celery-types names only numbers.Real.
+        return Retry(message=reason, when=cast(Any, countdown), sig=signature)
 
 
 @signals.task_failure.connect
 def _record_lost_worker(
-    sender=None, task_id=None, exception=None, args=None, kwargs=None, einfo=None, **_
-):
+    sender: Any = None,
+    task_id: str = "",
+    exception: BaseException | None = None,
+    args: Any = None,
+    kwargs: Any = None,
+    einfo: ExceptionInfo | None = None,
+    **_: Any,
+) -> None:
     """Run ``on_failure`` for a task whose child died once retries ran out.
 
     Celery calls ``on_failure`` itself after a hard time limit, but for a lost worker it
@@ -116,7 +140,9 @@ def task(
     """
     rate = ratelimit.parse_rate(cluster_rate_limit) if cluster_rate_limit else None
     if "." not in name:
-        raise ValueError(f"task name {name!r} must be '<app>.<verb>', e.g. 'posts.make_thumbnails'")
+        raise ValueError(
+            f"task name {name!r} must be '<app>.<verb>', e.g. 'posts.generate_thumbnails'"
+        )
 
     def decorate(fn: Callable[..., Any]) -> ProjectTask:
         parameters = inspect.signature(fn).parameters.values()
@@ -129,13 +155,20 @@ def task(
             # A staticmethod, or the task class would bind it and pass itself first.
             options["on_killed"] = staticmethod(on_killed)
         if not (single_instance or deduplicate or rate or run_once):
-            return shared_task(name=name, base=ProjectTask, **options)(fn)
+            return _declare(fn, name=name, **options)
         if run_once:
             fn = _once_per_message(fn, name)
-        guarded = _guard(fn, name, single_instance, deduplicate, rate, bound=options.get("bind"))
-        return shared_task(name=name, base=ProjectTask, deduplicate=deduplicate, **options)(guarded)
+        bound = bool(options.get("bind"))
+        guarded = _guard(fn, name, single_instance, deduplicate, rate, bound=bound)
+        return _declare(guarded, name=name, deduplicate=deduplicate, **options)
 
     return decorate
+
+
+def _declare(fn: Callable[..., Any], *, name: str, **options: Any) -> ProjectTask:
+    """Register ``fn`` as a shared task of class ProjectTask."""
+    declare: Any = shared_task  # celery-types cannot follow shared_task's base= overloads
+    return cast(ProjectTask, declare(name=name, base=ProjectTask, **options)(fn))
 
 
 def _guard(
@@ -152,7 +185,7 @@ def _guard(
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        this = current_task._get_current_object()
+        this = current_task._get_current_object()  # type: ignore[attr-defined]  # a Proxy
         call_args = args[1:] if bound else args
         if deduplicate is not None:
             values = key_values(this, deduplicate.key, call_args, kwargs)
@@ -190,7 +223,7 @@ def _once_per_message(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        this = current_task._get_current_object()
+        this = current_task._get_current_object()  # type: ignore[attr-defined]  # a Proxy
         backend = locks.backend()
         done = locks.lock_key("done", name, this.request.id)
         if backend.holder(done) is not None:

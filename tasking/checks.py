@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from django.conf import settings
 from django.core import checks
@@ -12,7 +13,7 @@ SQLITE_RETURNING = (3, 35)
 
 
 @checks.register()
-def sqlite_supports_returning(app_configs, **kwargs) -> list[checks.CheckMessage]:
+def sqlite_supports_returning(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
     """On the embedded SQLite default, fail at start rather than at a chord's first vote."""
     engine = settings.DATABASES["default"]["ENGINE"]
     if not engine.endswith("sqlite3") or sqlite3.sqlite_version_info >= SQLITE_RETURNING:

@@ -11,11 +11,13 @@ PostgreSQL costs a reconnect, not a failed task.
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import signals
 from django.db import close_old_connections
 
 
-def _close_old_connections(**kwargs) -> None:
+def _close_old_connections(**kwargs: Any) -> None:
     close_old_connections()
 
 
@@ -25,5 +27,5 @@ def connect() -> None:
         signal.connect(
             _close_old_connections,
             weak=False,
-            dispatch_uid=f"tasking.connections.{signal.name}",
+            dispatch_uid=f"tasking.connections.{signal.name}",  # type: ignore[attr-defined]
         )

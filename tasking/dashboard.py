@@ -58,7 +58,7 @@ def last_hour(app: Celery, *, now: datetime) -> dict[str, Any]:
             continue
         key = (queue_of(app, row["task_name"] or ""), row["status"])
         counts.setdefault(key, [0] * CHART_MINUTES)[i] += row["n"]
-    colors = {}
+    colors: dict[str, str] = {}
     series = []
     for (queue, status), points in sorted(counts.items()):
         color = colors.setdefault(queue, charts.PALETTE[len(colors) % len(charts.PALETTE)])
@@ -92,7 +92,7 @@ def recent_failures() -> list[dict[str, Any]]:
             {
                 "task_name": row.task_name,
                 "task_id": row.task_id,
-                "worker": row.worker,
+                "worker": row.worker,  # type: ignore[attr-defined]  # a field the plugin misses
                 "date_done": row.date_done,
                 "exception": exception,
                 "message": message,

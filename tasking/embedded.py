@@ -59,7 +59,7 @@ class EmbeddedRedis:
         self.socket = Path(socket)
         self.folder = self.socket.parent
         self.log = self.folder / "redis.log"
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
 
     def arguments(self) -> list[str]:
         return [
@@ -147,7 +147,8 @@ def other_workers(conn: Connection, app: Celery, *, timeout: float) -> list[str]
     mailbox = Mailbox(app.conf.control_exchange, type="fanout", accept=["json"], serializer="json")(
         conn
     )
-    replies = mailbox.multi_call("ping", timeout=timeout) or []
+    node: Any = mailbox  # kombu's Node stubs name no multi_call
+    replies = node.multi_call("ping", timeout=timeout) or []
     return sorted(name for reply in replies for name in reply)
 
 
@@ -158,7 +159,7 @@ def restore_unacked_messages(conn: Connection) -> int:
     would run twice. Each message moves in one transaction (kombu's restore_by_tag), so
     two callers at once still put each back only once.
     """
-    channel = conn.default_channel
+    channel: Any = conn.default_channel  # the Redis transport's channel, not StdChannel
     client = channel.client
     tags = client.hkeys(channel.unacked_key)
     for tag in tags:

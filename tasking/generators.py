@@ -45,7 +45,7 @@ class ChunkedGenerator:
     """
 
     name: str
-    rows: Callable[[dict[str, Any]], QuerySet]
+    rows: Callable[[dict[str, Any]], QuerySet[Any]]
     task: str
     # 100 ids per task: a task finishes in seconds, so a crash repeats little work.
     chunk_size: int = 100
@@ -65,7 +65,7 @@ class ChunkedGenerator:
         if self.queue:
             return self.queue
         route = current_app.amqp.router.route({}, self.task)
-        return route["queue"].name
+        return str(route["queue"].name)
 
     @property
     def depth_limit(self) -> int:
@@ -120,7 +120,8 @@ def queue_depth(queue: str) -> int:
     """Ask the broker how many messages wait in ``queue`` (0 if it does not exist yet)."""
     with current_app.connection_for_read() as connection:
         try:
-            return connection.default_channel.queue_declare(queue=queue, passive=True)[1]
+            channel: Any = connection.default_channel  # StdChannel names no queue_declare
+            return int(channel.queue_declare(queue=queue, passive=True)[1])
         except connection.channel_errors:
             return 0
 

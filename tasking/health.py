@@ -53,9 +53,9 @@ def check_workers(app: Celery, *, timeout: float) -> tuple[Check, Check]:
         failure = Check(ok=False, detail=f"{type(exc).__name__}: {exc}".strip())
         return failure, Check(ok=False, detail="not known: the workers could not be asked")
     workers = [{"name": name, "queues": queues} for name, queues in replies.items()]
-    consumers = {name: [] for name in inspection.declared_queues(app)}
-    for name, queues in replies.items():
-        for queue in queues:
+    consumers: dict[str, list[str]] = {name: [] for name in inspection.declared_queues(app)}
+    for name, consumed in replies.items():
+        for queue in consumed:
             consumers.setdefault(queue, []).append(name)
     uncovered = sorted(queue for queue, names in consumers.items() if not names)
     queues = Check(
@@ -78,11 +78,11 @@ def record_beat_heartbeat() -> None:
     cache.set(BEAT_HEARTBEAT_KEY, time.time(), timeout=None)
 
 
-def _on_beat_init(**kwargs) -> None:
+def _on_beat_init(**kwargs: Any) -> None:
     record_beat_heartbeat()
 
 
-def _on_before_publish(sender: str | None = None, **kwargs) -> None:
+def _on_before_publish(sender: str | None = None, **kwargs: Any) -> None:
     # Only beat publishes the heartbeat task, so this runs in beat, on its own tick,
     # and says nothing about the workers (their coverage is a separate check).
     if sender == BEAT_HEARTBEAT_TASK:
@@ -129,6 +129,12 @@ ASKING_KEY = "tasking:healthz:asking"
 _WAIT_STEP = 0.05
 
 
+def _checks(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The checks of an answer kept in the cache."""
+    checks: dict[str, dict[str, Any]] = answer["checks"]
+    return checks
+
+
 def shared_broker_checks(
     app: Celery, *, worker_timeout: float, max_age: float
 ) -> dict[str, dict[str, Any]]:
@@ -145,17 +151,17 @@ def shared_broker_checks(
     try:
         last = cache.get(SHARED_ANSWER_KEY)
         if last is not None and time.time() - last["at"] < max_age:
-            return last["checks"]
+            return _checks(last)
         # The key outlives a request that dies while asking, by a little.
         if not cache.add(ASKING_KEY, True, timeout=worker_timeout + 5):
             if last is not None:
-                return last["checks"]
+                return _checks(last)
             deadline = time.monotonic() + worker_timeout + 2
             while time.monotonic() < deadline:
                 time.sleep(_WAIT_STEP)
                 last = cache.get(SHARED_ANSWER_KEY)
                 if last is not None:
-                    return last["checks"]
+                    return _checks(last)
             return broker_checks(app, worker_timeout=worker_timeout)
     except Exception as exc:
         # No cache (the database cache while the database is down): ask directly.

@@ -39,7 +39,7 @@ def queue_depths(app: Celery) -> list[QueueDepth]:
             amqp = conn.transport.driver_type == "amqp"
             for name in declared_queues(app):
                 # A failed passive declare closes the channel on AMQP: one channel per queue.
-                channel = conn.channel()
+                channel: Any = conn.channel()  # kombu's StdChannel names no AMQP methods
                 try:
                     ok = channel.queue_declare(queue=name, passive=True)
                     consumers = ok.consumer_count if amqp else None
@@ -74,8 +74,9 @@ def worker_tasks(
     if not workers:
         return {}
     inspect = app.control.inspect(destination=workers, timeout=timeout, limit=len(workers))
-    active = inspect.active() or {}
-    reserved = inspect.reserved() or {}
+    # The replies are plain JSON dicts; celery-types names them _TaskInfo.
+    active: dict[str, list[dict[str, Any]]] = inspect.active() or {}  # type: ignore[assignment]
+    reserved: dict[str, list[dict[str, Any]]] = inspect.reserved() or {}  # type: ignore[assignment]
     return {
         name: {"active": active.get(name, []), "reserved": reserved.get(name, [])}
         for name in workers

@@ -60,7 +60,9 @@ class RedisLocks:
 
     def holder(self, key: str) -> str | None:
         value = self.client.get(key)
-        return value.decode() if value is not None else None
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def backend() -> RedisLocks:

@@ -6,6 +6,7 @@ import json
 import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 from celery import current_task
 
@@ -26,7 +27,7 @@ def install_record_factory() -> None:
         return
     previous = logging.getLogRecordFactory()
 
-    def factory(*args, **kwargs) -> logging.LogRecord:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         task = current_task
         task_request_id = getattr(getattr(task, "request", None), "id", None) if task else None

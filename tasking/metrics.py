@@ -161,20 +161,22 @@ def _labels(task: Any) -> tuple[str, str, str]:
     return _request_labels(task.name, task.request)
 
 
-def _on_before_publish(sender: str | None = None, headers: dict | None = None, **kwargs) -> None:
+def _on_before_publish(
+    sender: str | None = None, headers: dict[str, Any] | None = None, **kwargs: Any
+) -> None:
     if headers is not None:
         headers[SENT_AT_HEADER] = time.time()
 
 
-def _on_after_publish(sender: str | None = None, routing_key: str = "", **kwargs) -> None:
+def _on_after_publish(sender: str | None = None, routing_key: str = "", **kwargs: Any) -> None:
     _child(sent, sender or "-", routing_key or "-").inc()
 
 
-def _on_received(request: Any = None, **kwargs) -> None:
+def _on_received(request: Any = None, **kwargs: Any) -> None:
     _child(received, *_request_labels(request.name, request)).inc()
 
 
-def _on_prerun(task_id: str = "", task: Any = None, **kwargs) -> None:
+def _on_prerun(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
     labels = _labels(task)
     _child(started, *labels).inc()
     _child(tasks_active, labels[1]).inc()
@@ -185,7 +187,7 @@ def _on_prerun(task_id: str = "", task: Any = None, **kwargs) -> None:
     _starts[task_id] = time.perf_counter()
 
 
-def _on_postrun(task_id: str = "", task: Any = None, **kwargs) -> None:
+def _on_postrun(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
     labels = _labels(task)
     _child(tasks_active, labels[1]).dec()
     began = _starts.pop(task_id, None)
@@ -193,28 +195,28 @@ def _on_postrun(task_id: str = "", task: Any = None, **kwargs) -> None:
         _child(runtime, *labels).observe(time.perf_counter() - began)
 
 
-def _on_success(sender: Any = None, **kwargs) -> None:
+def _on_success(sender: Any = None, **kwargs: Any) -> None:
     _child(succeeded, *_labels(sender)).inc()
 
 
-def _on_failure(sender: Any = None, exception: BaseException | None = None, **kwargs) -> None:
+def _on_failure(sender: Any = None, exception: BaseException | None = None, **kwargs: Any) -> None:
     _child(failed, *_labels(sender), type(exception).__name__).inc()
 
 
-def _on_retry(sender: Any = None, request: Any = None, **kwargs) -> None:
+def _on_retry(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
     _child(retried, *_request_labels(sender.name, request)).inc()
 
 
-def _on_revoked(sender: Any = None, request: Any = None, **kwargs) -> None:
+def _on_revoked(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
     _child(revoked, *_request_labels(getattr(sender, "name", ""), request)).inc()
 
 
-def _on_rejected(sender: Any = None, message: Any = None, **kwargs) -> None:
+def _on_rejected(sender: Any = None, message: Any = None, **kwargs: Any) -> None:
     headers = getattr(message, "headers", None) or {}
     _child(rejected, headers.get("task") or "-", getattr(sender, "hostname", None) or "-").inc()
 
 
-def _on_worker_init(sender: Any = None, **kwargs) -> None:
+def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
     _node["name"] = getattr(sender, "hostname", "") or ""
     port = settings.WORKER_METRICS_PORT
     if port:
@@ -225,11 +227,11 @@ def _on_worker_init(sender: Any = None, **kwargs) -> None:
         serve_worker_metrics(port=port, address=settings.WORKER_METRICS_ADDRESS)
 
 
-def _on_process_init(sender: str | None = None, **kwargs) -> None:
+def _on_process_init(sender: str | None = None, **kwargs: Any) -> None:
     _node["name"] = sender or _node["name"]
 
 
-def _on_process_shutdown(**kwargs) -> None:
+def _on_process_shutdown(**kwargs: Any) -> None:
     multiprocess.mark_process_dead(process_identifier())
 
 
@@ -320,14 +322,15 @@ def serve_worker_metrics(*, port: int, address: str) -> WSGIServer:
     multiprocess.MultiProcessCollector(registry)
     exposition_app = make_wsgi_app(registry)
 
-    def guarded(environ: dict, start_response: Any) -> Iterable[bytes]:
+    def guarded(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if not bearer_token_matches(environ.get("HTTP_AUTHORIZATION", "")):
             start_response(
                 "401 Unauthorized",
                 [("Content-Type", "text/plain"), ("WWW-Authenticate", 'Bearer realm="metrics"')],
             )
             return [b"A bearer token (METRICS_TOKEN) is required.\n"]
-        return exposition_app(environ, start_response)
+        answer: Iterable[bytes] = exposition_app(environ, start_response)
+        return answer
 
     server = make_server(address, port, guarded, _ThreadingServer, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="worker-metrics", daemon=True).start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django_celery_results.managers import TaskResultManager
@@ -120,23 +121,23 @@ class ResultWriter(TaskResultManager):
     keeps its ``date_started`` and ``date_created``, as there.
     """
 
-    def store_result(
+    def store_result(  # type: ignore[override]  # the same parameters, annotated
         self,
-        content_type,
-        content_encoding,
-        task_id,
-        result,
-        status,
-        traceback=None,
-        meta=None,
-        periodic_task_name=None,
-        task_name=None,
-        task_args=None,
-        task_kwargs=None,
-        worker=None,
-        using=None,
-        **kwargs,
-    ):
+        content_type: str,
+        content_encoding: str,
+        task_id: str,
+        result: Any,
+        status: str,
+        traceback: str | None = None,
+        meta: Any = None,
+        periodic_task_name: str | None = None,
+        task_name: str | None = None,
+        task_args: str | None = None,
+        task_kwargs: str | None = None,
+        worker: str | None = None,
+        using: str | None = None,
+        **kwargs: Any,
+    ) -> TaskResult:
         fields = {
             "status": status,
             "result": result,

@@ -14,17 +14,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import Any
 
 logger = logging.getLogger(__name__)
-
-
-class Progress(TypedDict):
-    label: str
-    done: int
-    total: int
-    state: str
-    url: str
 
 
 Provider = Callable[[], list[dict[str, Any]]]

@@ -20,6 +20,7 @@ one query for the header's states, instead of every result being loaded and join
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import maybe_signature, states
 from celery.exceptions import ChordError
@@ -27,7 +28,9 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django_celery_results.backends.database import DatabaseBackend as _DatabaseBackend
 from django_celery_results.backends.database import trigger_callback
-from django_celery_results.models import ChordCounter, TaskResult
+
+# The django-stubs plugin reads these models without their module's names.
+from django_celery_results.models import ChordCounter, TaskResult  # type: ignore[attr-defined]
 
 from tasking.models import ChordVote, StoredResult
 
@@ -36,7 +39,7 @@ logger = logging.getLogger(__name__)
 DATABASE_DOWN = (OperationalError, InterfaceError)
 
 
-class DatabaseBackend(_DatabaseBackend):
+class DatabaseBackend(_DatabaseBackend):  # type: ignore[misc]  # the base is untyped
     # Results written in one statement each (tasking.models.ResultWriter).
     TaskModel = StoredResult
 
@@ -45,9 +48,9 @@ class DatabaseBackend(_DatabaseBackend):
             # The connection is broken; the next attempt must open a new one.
             connection.close()
             return True
-        return super().exception_safe_to_retry(exc)
+        return bool(super().exception_safe_to_retry(exc))
 
-    def on_chord_part_return(self, request, state, result, **kwargs) -> None:
+    def on_chord_part_return(self, request: Any, state: str, result: Any, **kwargs: Any) -> None:
         # The vote is one transaction, so a failed attempt changed nothing and is safe to
         # repeat; one that committed before its connection dropped is not counted again.
         counter = self._ensure_retryable(self._count_vote, request)
@@ -56,7 +59,7 @@ class DatabaseBackend(_DatabaseBackend):
             # and send nothing, leaving the callback to a sweeper.
             self._ensure_retryable(self._send_callback, request, counter)
 
-    def _count_vote(self, request) -> ChordCounter | None:
+    def _count_vote(self, request: Any) -> ChordCounter | None:
         """Count one header task of the chord, once; return its counter after the last."""
         task_id, group_id = request.id, request.group
         if not task_id or not group_id:
@@ -97,15 +100,17 @@ class DatabaseBackend(_DatabaseBackend):
             ChordVote.objects.filter(group_id=group_id).delete()
         return counter
 
-    def _send_callback(self, request, counter: ChordCounter) -> None:
+    def _send_callback(self, request: Any, counter: ChordCounter) -> None:
         header = counter.group_result(app=self.app)
         callback = maybe_signature(request.chord, app=self.app)
+        if callback is None:
+            return
         if callback.immutable:
             self._send_immutable_callback(callback, [result.id for result in header.results])
         elif header.ready():
             trigger_callback(app=self.app, callback=callback, group_result=header)
 
-    def _send_immutable_callback(self, callback, task_ids: list[str]) -> None:
+    def _send_immutable_callback(self, callback: Any, task_ids: list[str]) -> None:
         """Send a callback that takes no results, or fail it if a header task failed.
 
         It ignores the header's return values, so their states are read in one query

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 
 from tasking import generators, locks, outbox
-from tasking.base import task
+from tasking.base import ProjectTask, task
 
 
 @task(name="tasking.relay_outbox", acks_late=True)
-def relay_outbox(older_than: float | None = None, **kwargs) -> int:
+def relay_outbox(older_than: float | None = None, **kwargs: Any) -> int:
     """Publish outbox rows left unsent for longer than OUTBOX_RELAY_AFTER seconds."""
     seconds = settings.OUTBOX_RELAY_AFTER if older_than is None else older_than
     return outbox.relay(older_than=timedelta(seconds=seconds))
 
 
 @task(name="tasking.advance_generator", bind=True, acks_late=True)
-def advance_generator(self, job_id: int, step: int, **kwargs) -> None:
+def advance_generator(self: ProjectTask, job_id: int, step: int, **kwargs: Any) -> None:
     """Run one step of a chunked generator job."""
     try:
         generators.advance(job_id=job_id, step=step)
@@ -28,5 +29,5 @@ def advance_generator(self, job_id: int, step: int, **kwargs) -> None:
 
 
 @task(name="tasking.beat_heartbeat", ignore_result=True)
-def beat_heartbeat(**kwargs) -> None:
+def beat_heartbeat(**kwargs: Any) -> None:
     """Do nothing: beat publishing this task every 30 s is the heartbeat /healthz reads."""

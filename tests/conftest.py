@@ -1,98 +1,75 @@
 """Shared fixtures: real services, an isolated RabbitMQ vhost, and a real Celery worker.
 
-Every test run gets its own RabbitMQ vhost, so no stray worker on the machine can take
-its tasks, and its own PostgreSQL test database (pytest-django's ``test_<name>``).
+Services are checked by the session fixtures that need them, so a test that requests
+none (a *pure* test, marked ``pure`` at collection) runs with no server at all. A test
+run that needs a missing service stops at once, naming it.
+
+Every test run that uses RabbitMQ gets its own vhost, so no stray worker on the machine
+can take its tasks, and its own PostgreSQL test database (pytest-django's ``test_<name>``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import uuid
-from urllib.parse import urlsplit, urlunsplit
+from collections.abc import Iterator
 
 import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping for start_worker
-import psycopg2
 import pytest
-import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
-from kombu import Connection
 
 from project.celery import app
 from tests import tasks  # noqa: F401 - registers the test tasks on the app
-
-_vhost: str | None = None
-
-
-def _fail(message: str) -> None:
-    pytest.exit(f"test services: {message}", returncode=3)
+from tests.support import services as checks
 
 
-def _check_services() -> None:
-    """Fail the run at once, naming the service, if one is missing."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        _fail("PostgreSQL is required: set DATABASE_URL=postgres://… (make test does).")
-    try:
-        psycopg2.connect(
-            host=db["HOST"],
-            port=db["PORT"] or 5432,
-            user=db["USER"],
-            password=db["PASSWORD"],
-            dbname="postgres",
-            connect_timeout=3,
-        ).close()
-    except psycopg2.OperationalError as exc:
-        _fail(f"PostgreSQL is unreachable at {db['HOST']}:{db['PORT']}: {exc}".strip())
-
-    broker = settings.CELERY_BROKER_URL
-    if not broker.startswith("amqp"):
-        _fail(f"RabbitMQ is required: set CELERY_BROKER_URL=amqp://… (got {broker!r}).")
-    try:
-        with Connection(broker, connect_timeout=3) as conn:
-            conn.ensure_connection(max_retries=1)
-    except Exception as exc:
-        _fail(f"RabbitMQ is unreachable at {broker}: {exc}")
-
-    # Unset, it would name the embedded Redis, which only `make run` starts.
-    if not os.environ.get("REDIS_URL"):
-        _fail("Redis is required: set REDIS_URL=redis://… (make test does).")
-    try:
-        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.RedisError as exc:
-        _fail(f"Redis is unreachable at {settings.REDIS_URL}: {exc}")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if not checks.needs_services(item):
+            item.add_marker(pytest.mark.pure)
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+@pytest.fixture(scope="session")
+def redis_server() -> None:
+    """The run's Redis (REDIS_URL); ends the run at once if it is unreachable."""
+    checks.check_redis()
 
 
-def _isolate_broker() -> None:
-    """Point the app (and subprocesses) at a fresh vhost of this run's own."""
-    global _vhost
-    if shutil.which("rabbitmqctl") is None:
-        _fail("rabbitmqctl is needed to create the test run's own RabbitMQ vhost.")
-    parts = urlsplit(settings.CELERY_BROKER_URL)
-    _vhost = f"test-{uuid.uuid4().hex[:12]}"
-    _rabbitmqctl("add_vhost", _vhost)
-    _rabbitmqctl("set_permissions", "-p", _vhost, parts.username or "guest", ".*", ".*", ".*")
-    url = urlunsplit(parts._replace(path=f"/{_vhost}"))
+@pytest.fixture(scope="session")
+def postgres_server() -> None:
+    """The run's PostgreSQL server (DATABASE_URL); ends the run at once if unreachable."""
+    checks.check_postgres()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_vhost() -> Iterator[str]:
+    """A fresh RabbitMQ vhost of this run's own, which the app and subprocesses use."""
+    checks.check_rabbitmq()
+    vhost, url = checks.add_vhost()
+    saved = os.environ.get("CELERY_BROKER_URL"), settings.CELERY_BROKER_URL
     os.environ["CELERY_BROKER_URL"] = url
     settings.CELERY_BROKER_URL = url
     app.conf.broker_url = url
+    yield url
+    if saved[0] is None:
+        os.environ.pop("CELERY_BROKER_URL", None)
+    else:
+        os.environ["CELERY_BROKER_URL"] = saved[0]
+    settings.CELERY_BROKER_URL = app.conf.broker_url = saved[1]
+    checks.rabbitmqctl("delete_vhost", vhost)
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    _check_services()
-    _isolate_broker()
+@pytest.fixture(scope="session")
+def services(postgres_server: None, rabbitmq_vhost: str, redis_server: None) -> None:
+    """Every service `make test` provides; tests with a database get them all."""
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if _vhost:
-        _rabbitmqctl("delete_vhost", _vhost)
+@pytest.fixture(scope="session")
+def django_db_setup(services: None, django_db_setup: None) -> None:
+    """pytest-django's test database, created only once the services are known to be up."""
 
 
 @pytest.fixture(scope="session")

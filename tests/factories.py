@@ -62,6 +62,17 @@ def image_bytes(image: Image.Image, fmt: str, **options) -> bytes:
     return out.getvalue()
 
 
+# The box each thumbnail size of a 4000 x 3000 photo fits in (the default THUMBNAIL_SIZES).
+CLASSIC_FITS_4000x3000 = {
+    "600x400": (533, 400),
+    "300x300": (300, 225),
+    "200x200": (200, 150),
+    "100x100": (100, 75),
+    "10x10": (10, 8),
+    "5x5": (5, 4),
+}
+
+
 def phone_jpeg(size: tuple[int, int] = (1200, 900), *, orientation: int = 1) -> bytes:
     """A JPEG with camera EXIF: orientation, camera model and a GPS position."""
     exif = Image.Exif()

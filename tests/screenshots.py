@@ -1,4 +1,7 @@
-"""Screenshots the browser tests take of the pages they check, for people to look at."""
+"""Screenshots the browser tests take of the pages they check, for people to look at.
+
+They land in bench/results/screenshots/ (not tracked); docs/screenshots/ keeps a reviewed set.
+"""
 
 from __future__ import annotations
 

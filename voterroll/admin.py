@@ -41,7 +41,7 @@ class VoterAdmin(admin.ModelAdmin):
 
 class StationInline(admin.TabularInline):
     model = Station
-    fields = ["center", "number", "gender", "voter_count", "first_name", "last_name", "pages"]
+    fields = ("center", "number", "gender", "voter_count", "first_name", "last_name", "pages")
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -122,10 +122,6 @@ class RollRun(models.Model):
         return f"roll run {self.pk} ({self.strategy}, {self.state})"
 
     @property
-    def stations_total(self) -> int:
-        return self.stations_count
-
-    @property
     def progress_percent(self) -> int:
         if self.state == self.State.DONE:
             return 100

@@ -363,7 +363,8 @@ class Encoder:
         # Most used first; ties in code point order, so the same book gets the same codes.
         ranked = sorted(counts, key=lambda character: (-counts[character], character))
         characters = ranked[-31:][::-1] + ranked[:-31] if len(ranked) > 31 else ranked
-        table, position = {}, 0
+        table: dict[int, str] = {}
+        position = 0
         # One byte per character, in the order given.
         for subset, chunk in self.font.splitString("".join(characters), self.doc):
             if subset == 0:
@@ -793,7 +794,7 @@ def render_center_list(center: Center, stations: Sequence[Station]) -> tuple[byt
     return document.finish(), len(sizes)
 
 
-def _write_unnamed(temporary: Path, chunks: Iterable[bytes]) -> bool:
+def _write_unnamed(temporary: Path, chunks: Iterable[bytes | bytearray | memoryview]) -> bool:
     """Write chunks to a file with no name, then name it ``temporary``; False if unsupported.
 
     Until it is linked the file exists only through this process: a writer killed
@@ -831,7 +832,7 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes], *, pages: int) -
     """
     digest, size = hashlib.sha256(), 0
 
-    def measured() -> Iterator[bytes]:
+    def measured() -> Iterator[bytes | bytearray | memoryview]:
         nonlocal size
         for chunk in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
             digest.update(chunk)

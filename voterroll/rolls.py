@@ -18,11 +18,11 @@ import tempfile
 import time
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from datetime import timedelta
 from operator import attrgetter
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from celery import current_app
 from django.conf import settings
@@ -313,7 +313,7 @@ def render_all(run_id: int) -> int:
     return _render_in_turn(run_id, stations)
 
 
-def _hash_file(path: Path, *, copy_to: BinaryIO | None = None) -> tuple[int, str]:
+def _hash_file(path: Path, *, copy_to: IO[bytes] | None = None) -> tuple[int, str]:
     """Return a file's size and sha256, writing it to ``copy_to`` on the way if given."""
     digest = hashlib.sha256()
     size = 0
@@ -326,7 +326,7 @@ def _hash_file(path: Path, *, copy_to: BinaryIO | None = None) -> tuple[int, str
     return size, digest.hexdigest()
 
 
-def _stations_by_center(run_id: int) -> Iterator[tuple[Center, list[Station]]]:
+def _stations_by_center(run_id: int) -> Generator[tuple[Center, list[Station]]]:
     """Yield each center of a run with its stations, reading 500 rows at a time.
 
     A million-voter run has thousands of stations; holding them all (and the metadata of

@@ -89,7 +89,7 @@ def assign_stations(
         plan = plan_center(
             counts[center_id], station_max=station_max, unisex_threshold=unisex_threshold
         )
-        rank = defaultdict(int)
+        rank: defaultdict[str, int] = defaultdict(int)
         for number, (gender, size) in enumerate(plan, start=1):
             if gender == StationGender.UNISEX and number == 1:
                 unisex_centers.append(center_id)

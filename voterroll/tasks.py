@@ -6,14 +6,14 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from celery import chain, chord, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
-from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
+from tasking import backoff
 from tasking.base import task
 from tasking.results import DATABASE_DOWN
 from voterroll import rolls
@@ -26,7 +26,7 @@ Result = TypeVar("Result")
 # A database outage is not the run's fault: the task is retried with jittered backoff
 # (about 2, 4, 8 ... 60 s; ten tries ride out several minutes) instead of failing the run.
 # Every step is idempotent, so a retry after a half-done attempt is safe.
-RETRY_WHILE_DATABASE_DOWN = {
+RETRY_WHILE_DATABASE_DOWN: dict[str, Any] = {
     "autoretry_for": DATABASE_DOWN,
     "retry_backoff": 2,
     "retry_backoff_max": 60,
@@ -78,11 +78,8 @@ def _riding_out_database_outages(step: Callable[[], Result]) -> Result:
             # The broken connection is closed; the next query opens a new one.
             close_old_connections()
             time.sleep(
-                get_exponential_backoff_interval(
-                    options["retry_backoff"],
-                    retries,
-                    options["retry_backoff_max"],
-                    options["retry_jitter"],
+                backoff.countdown(
+                    retries, base=options["retry_backoff"], cap=options["retry_backoff_max"]
                 )
             )
             retries += 1
@@ -192,7 +189,7 @@ def _launch(run: RollRun) -> None:
         # celery.starmap calls render_station once per station, in order, in one task.
         starmap = render_station.starmap([(run.id, sid) for sid in station_ids]).set(
             queue="pdf", soft_time_limit=1800, time_limit=1860
-        )
+        )  # type: ignore[call-arg]  # set() takes every execution option; the stubs name few
         chain(starmap, finalize).apply_async()
     else:
         raise ValueError(f"no fan-out for strategy {run.strategy!r}")

@@ -30,7 +30,7 @@ def _progress(run: RollRun) -> dict:
         "state": run.state,
         "percent": run.progress_percent,
         "stations_done": run.stations_done,
-        "stations_total": run.stations_total,
+        "stations_total": run.stations_count,
         "pages": run.pages_count,
         "error": run.error,
         "zip_url": reverse("voterroll:file", args=[run.id, run.zip_file.rsplit("/", 1)[-1]])

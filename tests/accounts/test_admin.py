@@ -10,7 +10,7 @@ from django_celery_results.models import TaskResult
 
 from accounts import emails
 from tests.factories import make_staff
-from tests.tasking.test_locks import wait_for
+from tests.support.waiting import wait_until
 
 CHANGELIST = "/admin/auth/user/"
 
@@ -34,7 +34,7 @@ def test_each_selected_user_gets_one_email_with_a_working_reset_link(worker, smt
     response = select_for_reset(client, [u.pk for u in chosen])
 
     assert b"Sending password reset emails to 4 users" in response.content
-    wait_for(lambda: len(smtp_inbox.messages) >= 4, message="four emails")
+    wait_until(lambda: len(smtp_inbox.messages) >= 4, what="four emails")
     assert sorted(m["To"] for m in smtp_inbox.messages) == sorted(u.email for u in chosen)
     client.logout()
     for user, message in zip(
@@ -64,14 +64,14 @@ def test_the_action_queues_one_task_per_batch_after_commit(worker, client):
 
     select_for_reset(client, ids)
 
-    wait_for(
+    wait_until(
         lambda: (
             TaskResult.objects.filter(
                 task_name="accounts.send_password_resets", status="SUCCESS"
             ).count()
             == 3
         ),
-        message="three batches",
+        what="three batches",
     )
     results = TaskResult.objects.filter(task_name="accounts.send_password_resets")
     assert sorted(int(r.result) for r in results) == [50, emails.BATCH_SIZE, emails.BATCH_SIZE]
@@ -105,7 +105,7 @@ def test_one_task_is_queued_on_commit_and_none_on_rollback(
     assert callbacks == []
 
 
-def test_the_reset_action_needs_its_permission(client, django_capture_on_commit_callbacks):
+def test_the_reset_action_needs_its_permission(db, client, django_capture_on_commit_callbacks):
     viewer = make_staff("viewer")
     viewer.user_permissions.add(Permission.objects.get(codename="view_user"))
     target = User.objects.create_user("target", "target@example.com", "old-pass-1")

@@ -10,7 +10,7 @@ from tasking import generators
 from tasking.models import GeneratorJob
 from tests.factories import make_staff
 from tests.processes import free_port
-from tests.tasking.test_locks import wait_for
+from tests.support.waiting import wait_until
 
 
 def _seven_users_and_two_left_out() -> None:
@@ -45,7 +45,7 @@ def test_staff_confirm_then_email_every_active_user_once_and_watch_the_job_finis
     job = GeneratorJob.objects.get()
     assert response.url == f"/accounts/email-all/{job.pk}/"
     assert job.rows_total == 8
-    wait_for(lambda: _all_ended(job.pk), message="every send to end")
+    wait_until(lambda: _all_ended(job.pk), what="every send to end")
     page = client.get(response.url).content.decode()
     assert "8 of 8 users (100%)" in page
     assert '<dd id="sent">8</dd>' in page
@@ -67,7 +67,7 @@ def test_a_job_whose_sends_all_fail_says_so_with_the_reason(worker, smtp_inbox, 
     # Started the way an old form (or another caller) could: no check on the subject.
     job = generators.start(EMAIL_ACTIVE_USERS, {"subject": "Hello\nWorld", "body": "x"})
 
-    wait_for(lambda: _all_ended(job.pk), message="every send to end")
+    wait_until(lambda: _all_ended(job.pk), what="every send to end")
     page = admin_client.get(f"/accounts/email-all/{job.pk}/").content.decode()
 
     assert smtp_inbox.messages == []
@@ -87,7 +87,7 @@ def test_a_refused_recipient_counts_as_failed_and_the_others_as_sent(
     smtp_inbox.unknown = {"a3@example.com"}
 
     job = generators.start(EMAIL_ACTIVE_USERS, {"subject": "Hi", "body": "x"})
-    wait_for(lambda: _all_ended(job.pk), message="every send to end")
+    wait_until(lambda: _all_ended(job.pk), what="every send to end")
 
     job.refresh_from_db()
     assert (job.rows_succeeded, job.rows_failed) == (7, 1)
@@ -105,7 +105,7 @@ def test_recipients_count_as_failed_once_the_mail_server_failed_every_try(
     _seven_users_and_two_left_out()
 
     job = generators.start(EMAIL_ACTIVE_USERS, {"subject": "Hi", "body": "x"})
-    wait_for(lambda: _all_ended(job.pk), message="every send to end")
+    wait_until(lambda: _all_ended(job.pk), what="every send to end")
 
     job.refresh_from_db()
     assert (job.rows_succeeded, job.rows_failed) == (0, 8)

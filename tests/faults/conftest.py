@@ -11,26 +11,23 @@ printed and written to bench/results/faults.json.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.db import connection
 from kombu import Connection
 
-from bench import results
-from outings.models import Outing, Participant
 from project.celery import app
 from tasking import locks
 from tests.faults.postgres import OwnPostgres
 from tests.faults.rabbitmq import OwnRabbitMQ
 from tests.faults.redis import OwnRedis
 from tests.faults.tasks import QUEUE, effects_key
-from tests.outings.conftest import TOKEN, FakeX
 from tests.processes import manage, project_env
+from tests.support.faults import write_table
+from tests.support.x_api import TOKEN, FakeX
 from tests.tasking.tasks import redis
 
 COLUMNS = (
@@ -187,37 +184,10 @@ def x_api_env(x_api: FakeX, httpserver) -> dict[str, str]:
     }
 
 
-def quiet_outings(
-    user: Any, starts: Iterable[datetime], *, participants: int = 0
-) -> tuple[list[Outing], list[Participant]]:
-    """Save one outing per start time, each with ``participants`` people to remind.
-
-    bulk_create sends no post_save, so no announcement is published.
-    """
-    outings = Outing.objects.bulk_create(
-        Outing(title=f"Outing {n}", place="Parc Monceau", starts_at=start, created_by=user)
-        for n, start in enumerate(starts)
-    )
-    people = Participant.objects.bulk_create(
-        Participant(outing=outing, name=f"P {n}", handle=f"o{outing.pk}p{n}")
-        for outing in outings
-        for n in range(participants)
-    )
-    return outings, people
-
-
-def effects(run: str) -> dict[int, int]:
-    """How many times each message of ``run`` had its effect, by sequence number."""
-    return {int(k): int(v) for k, v in redis().hgetall(effects_key(run)).items() if k.isdigit()}
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float, message: str) -> None:
-    """Poll ``condition`` until true; fail naming ``message`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(0.1)
+@pytest.fixture
+def user(django_user_model: Any) -> Any:
+    """The account that owns a scenario's outings."""
+    return django_user_model.objects.create_user("faults", password="a-long-test-password")
 
 
 @pytest.fixture
@@ -253,4 +223,4 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line("  ".join(c.ljust(widths[c]) for c in COLUMNS))
     for row in _rows:
         terminalreporter.write_line("  ".join(str(row[c]).ljust(widths[c]) for c in COLUMNS))
-    results.write("faults", _rows)
+    terminalreporter.write_line(f"wrote {write_table(_rows)}")

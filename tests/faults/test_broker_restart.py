@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from tests.faults.conftest import effects, wait_for
 from tests.faults.tasks import count
 from tests.processes import worker_process
+from tests.support.faults import effects
+from tests.support.waiting import wait_until
 
 # 5,000: the figure, a backlog far larger than anything in flight at the restart.
 MESSAGES = 5_000
@@ -21,15 +22,15 @@ def test_every_queued_message_runs_after_a_broker_restart(
     for seq in range(MESSAGES):
         publish(count, run, seq)
     with worker_process(faults_env, args=("--include", "tests.faults.tasks")):
-        wait_for(lambda: len(effects(run)) >= 100, timeout=120, message="the worker to start")
+        wait_until(lambda: len(effects(run)) >= 100, timeout=120, what="the worker to start")
 
         own_rabbitmq.stop()
         before = len(effects(run))
         own_rabbitmq.start()
         up = time.monotonic()
-        wait_for(lambda: len(effects(run)) > before, timeout=120, message="the worker to reconnect")
+        wait_until(lambda: len(effects(run)) > before, timeout=120, what="the worker to reconnect")
         recovery = time.monotonic() - up
-        wait_for(lambda: len(effects(run)) >= MESSAGES, timeout=240, message="every message")
+        wait_until(lambda: len(effects(run)) >= MESSAGES, timeout=240, what="every message")
 
     row = fault_row(
         scenario="broker restart",

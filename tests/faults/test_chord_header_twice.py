@@ -10,9 +10,8 @@ import amqp
 import pytest
 from django_celery_results.models import TaskResult
 
-from tests.faults.conftest import wait_for
-from tests.faults.test_duplicate_deliveries import queues_empty
 from tests.processes import worker_process
+from tests.support.faults import wait_for_drain
 from voterroll import rolls
 from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
@@ -88,11 +87,7 @@ def test_a_header_message_run_twice_leaves_one_finalized_run(
             publish(sweep_runs).get(timeout=60)
             time.sleep(1)
             run.refresh_from_db()
-        wait_for(
-            lambda: queues_empty(own_rabbitmq.url, PDF_QUEUE),
-            timeout=60,
-            message="the pdf queue to drain",
-        )
+        wait_for_drain(own_rabbitmq.url, PDF_QUEUE)
     recovery = time.monotonic() - started
 
     run.refresh_from_db()

@@ -3,48 +3,32 @@
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from kombu import Connection
 
 from outings.models import Tweet
 from outings.tasks import announce_outing
 from posts.models import Thumbnail, UserPost
 from posts.tasks import generate_thumbnails
 from tests.factories import make_user, phone_jpeg
-from tests.faults.conftest import quiet_outings, wait_for
 from tests.faults.tasks import QUEUE
 from tests.processes import worker_process
+from tests.support.faults import publish_twice, quiet_outings, wait_for_drain
+from tests.support.waiting import wait_until
 from voterroll import rolls
 from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
 from voterroll.tasks import render_batch, render_station
 
 
-def publish_twice(publish, task, *args) -> None:
-    """Publish one message twice under one id: what a redelivery after a lost ack looks like."""
-    message_id = str(uuid.uuid4())
-    for _ in range(2):
-        publish(task, *args, task_id=message_id)
-
-
-def queues_empty(url: str, *names: str) -> bool:
-    """True when none of the named queues has a message waiting."""
-    with Connection(url) as conn:
-        channel = conn.default_channel
-        return all(channel.queue_declare(name, passive=True).message_count == 0 for name in names)
-
-
 @pytest.mark.faults
 def test_an_announcement_delivered_twice_is_tweeted_once(
-    faults_env, own_rabbitmq, publish, x_api, x_api_env, django_user_model, fault_row
+    faults_env, own_rabbitmq, publish, x_api, x_api_env, user, fault_row
 ):
     outings = 5
-    user = django_user_model.objects.create_user("faults", password="a-long-test-password")
     created, _ = quiet_outings(user, [timezone.now() + timedelta(hours=2)] * outings)
     env = {
         **faults_env,
@@ -57,16 +41,12 @@ def test_an_announcement_delivered_twice_is_tweeted_once(
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         for outing in created:
             publish_twice(publish, announce_outing, outing.pk)
-        wait_for(
+        wait_until(
             lambda: Tweet.objects.filter(state=Tweet.State.SENT).count() == outings,
             timeout=120,
-            message="every announcement to be sent",
+            what="every announcement to be sent",
         )
-        wait_for(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE, "notifications"),
-            timeout=60,
-            message="the queues to drain",
-        )
+        wait_for_drain(own_rabbitmq.url, QUEUE, "notifications")
     # The worker's warm shutdown has finished whatever was still running.
     recovery = time.monotonic() - started
 
@@ -111,16 +91,12 @@ def test_thumbnails_delivered_twice_make_one_file_and_one_row_per_size(
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         for post in made:
             publish_twice(publish, generate_thumbnails, post.pk)
-        wait_for(
+        wait_until(
             lambda: UserPost.objects.filter(state=UserPost.State.READY).count() == posts,
             timeout=120,
-            message="every post to be ready",
+            what="every post to be ready",
         )
-        wait_for(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE),
-            timeout=60,
-            message="the queue to drain",
-        )
+        wait_for_drain(own_rabbitmq.url, QUEUE)
     recovery = time.monotonic() - started
 
     files = [p for p in settings.MEDIA_ROOT.rglob("*") if p.is_file()]
@@ -143,6 +119,14 @@ def test_thumbnails_delivered_twice_make_one_file_and_one_row_per_size(
     assert len(files) == posts * sizes
 
 
+def _wait_for_every_station(run: RollRun) -> None:
+    wait_until(
+        lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
+        timeout=120,
+        what="every station to be drawn",
+    )
+
+
 @pytest.mark.faults
 def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
     faults_env, own_rabbitmq, publish, settings, tmp_path, fault_row
@@ -158,16 +142,8 @@ def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         for station in stations:
             publish_twice(publish, render_station, run.id, station.id)
-        wait_for(
-            lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
-            timeout=120,
-            message="every station to be drawn",
-        )
-        wait_for(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE),
-            timeout=60,
-            message="the queue to drain",
-        )
+        _wait_for_every_station(run)
+        wait_for_drain(own_rabbitmq.url, QUEUE)
     recovery = time.monotonic() - started
 
     files = [p for p in rolls.run_dir(run.id).rglob("*") if p.is_file()]
@@ -215,16 +191,8 @@ def test_a_batch_of_stations_delivered_twice_is_written_and_counted_once(
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         for batch in batches:
             publish_twice(publish, render_batch, run.id, batch)
-        wait_for(
-            lambda: not Station.objects.filter(run=run, rendered_at__isnull=True).exists(),
-            timeout=120,
-            message="every station to be drawn",
-        )
-        wait_for(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE),
-            timeout=60,
-            message="the queue to drain",
-        )
+        _wait_for_every_station(run)
+        wait_for_drain(own_rabbitmq.url, QUEUE)
     recovery = time.monotonic() - started
 
     files = [p for p in rolls.run_dir(run.id).rglob("*") if p.is_file()]

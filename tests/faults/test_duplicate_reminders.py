@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from outings.models import Tweet
 from outings.tasks import post_tweet, send_due_reminders
-from tests.faults.conftest import quiet_outings, wait_for
 from tests.faults.tasks import QUEUE
-from tests.faults.test_duplicate_deliveries import publish_twice, queues_empty
 from tests.processes import worker_process
+from tests.support.faults import publish_twice, quiet_outings, reminders_seen, wait_for_drain
+from tests.support.waiting import wait_until
 
 OUTINGS = 3
 PER_OUTING = 3
@@ -21,9 +21,8 @@ PER_OUTING = 3
 
 @pytest.mark.faults
 def test_reminders_delivered_twice_are_tweeted_once_per_participant(
-    faults_env, own_rabbitmq, publish, x_api, x_api_env, django_user_model, fault_row
+    faults_env, own_rabbitmq, publish, x_api, x_api_env, user, fault_row
 ):
-    user = django_user_model.objects.create_user("faults", password="a-long-test-password")
     _, participants = quiet_outings(
         user, [timezone.now() + timedelta(hours=2)] * OUTINGS, participants=PER_OUTING
     )
@@ -39,32 +38,24 @@ def test_reminders_delivered_twice_are_tweeted_once_per_participant(
     with worker_process(env, args=("--include", "tests.faults.tasks")):
         # The job twice under one id; each run queues its own post_tweet per reminder.
         publish_twice(publish, send_due_reminders)
-        wait_for(
+        wait_until(
             lambda: reminders.count() == len(participants),
             timeout=60,
-            message="every reminder to be recorded",
+            what="every reminder to be recorded",
         )
         # And every reminder's send twice more, as redeliveries of a lost ack would.
         for tweet_id in reminders.values_list("pk", flat=True):
             publish_twice(publish, post_tweet, tweet_id)
-        wait_for(
+        wait_until(
             lambda: reminders.filter(state=Tweet.State.SENT).count() == len(participants),
             timeout=120,
-            message="every reminder to be sent",
+            what="every reminder to be sent",
         )
-        wait_for(
-            lambda: queues_empty(own_rabbitmq.url, QUEUE, "notifications"),
-            timeout=60,
-            message="the queues to drain",
-        )
+        wait_for_drain(own_rabbitmq.url, QUEUE, "notifications")
     recovery = time.monotonic() - started
 
     texts = x_api.texts()
-    seen = {}
-    for n, participant in enumerate(participants):
-        sent = sum(1 for text in texts if text.startswith(f"@{participant.handle} reminder:"))
-        if sent:
-            seen[n] = sent
+    seen = reminders_seen(texts, participants)
     row = fault_row(
         scenario="duplicate delivery: reminders",
         done=f"send_due_reminders published twice, then each of {len(participants)} "

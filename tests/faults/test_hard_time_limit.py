@@ -7,9 +7,10 @@ import time
 import pytest
 from django_celery_results.models import TaskResult
 
-from tests.faults.conftest import effects, wait_for
 from tests.faults.tasks import count, effects_key, swallow_soft_limit
 from tests.processes import worker_process
+from tests.support.faults import effects
+from tests.support.waiting import wait_until
 from tests.tasking.tasks import redis
 
 
@@ -20,13 +21,13 @@ def test_a_task_killed_at_its_hard_limit_fails_through_on_killed(
     with worker_process(faults_env, args=("--include", "tests.faults.tasks")):
         started = time.monotonic()
         result = publish(swallow_soft_limit, run, 0)
-        wait_for(
+        wait_until(
             lambda: redis().hget(f"faults:{run}:killed", "0") is not None,
             timeout=60,
-            message="on_killed after the hard time limit",
+            what="on_killed after the hard time limit",
         )
         publish(count, run, 1)
-        wait_for(lambda: 1 in effects(run), timeout=60, message="the next task")
+        wait_until(lambda: 1 in effects(run), timeout=60, what="the next task")
         recovery = time.monotonic() - started
 
     stored = TaskResult.objects.get(task_id=result.id)

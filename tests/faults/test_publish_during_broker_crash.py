@@ -11,9 +11,10 @@ import pytest
 from tasking import locks
 from tasking.models import OutboxMessage
 from tasking.tasks import relay_outbox
-from tests.faults.conftest import effects, wait_for
 from tests.faults.tasks import count
 from tests.processes import ROOT, worker_process
+from tests.support.faults import effects
+from tests.support.waiting import wait_until
 from tests.tasking.tasks import redis
 
 # 5,000: the figure; publishing them takes long enough to crash the node mid-stream.
@@ -36,7 +37,7 @@ def test_publishes_across_a_broker_crash_run_or_stay_in_the_outbox_for_the_relay
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(lambda: rows.count() >= CRASH_AFTER, timeout=120, message="the first rows")
+        wait_until(lambda: rows.count() >= CRASH_AFTER, timeout=120, what="the first rows")
         own_rabbitmq.kill()
         at_crash = rows.count()
         # Down for a few seconds: every publish meanwhile fails after its retries.
@@ -58,7 +59,7 @@ def test_publishes_across_a_broker_crash_run_or_stay_in_the_outbox_for_the_relay
             # What beat's relay_outbox entry does every minute, at once and until it is done.
             while rows.filter(sent_at__isnull=True).exists():
                 publish(relay_outbox, 0).get(timeout=120)
-            wait_for(lambda: len(effects(run)) >= MESSAGES, timeout=300, message="every message")
+            wait_until(lambda: len(effects(run)) >= MESSAGES, timeout=300, what="every message")
             recovery = time.monotonic() - up
     finally:
         done = [

@@ -17,9 +17,9 @@ import pytest
 from django.db import connection
 from pypdf import PdfReader
 
-from tests.faults.conftest import wait_for
 from tests.faults.postgres import wait_until_up
 from tests.processes import web_process, worker_process
+from tests.support.waiting import wait_until
 from voterroll import rolls, tasks
 from voterroll.models import RollRun, Station, Voter
 from voterroll.seeding import seed_voters
@@ -58,16 +58,21 @@ def state_of(run: RollRun) -> RollRun:
 
 def wait_for_end(run: RollRun, timeout: float = ROLL_TIMEOUT) -> None:
     """Wait until the run is done, failed or cancelled; fail saying where it stopped."""
-    deadline = time.monotonic() + timeout
-    while state_of(run).is_active:
-        if time.monotonic() > deadline:
-            undrawn = Station.objects.filter(run=run, rendered_at__isnull=True)
-            raise AssertionError(
-                f"run {run.id} still {run.state} after {timeout} s, "
-                f"{run.stations_done}/{run.stations_count} stations counted; not drawn: "
-                f"{list(undrawn.values_list('id', flat=True))}"
-            )
-        time.sleep(0.2)
+
+    def where_it_stopped() -> str:
+        undrawn = Station.objects.filter(run=run, rendered_at__isnull=True)
+        return (
+            f"run {run.id} to end: still {run.state}, "
+            f"{run.stations_done}/{run.stations_count} stations counted; not drawn: "
+            f"{list(undrawn.values_list('id', flat=True))}"
+        )
+
+    wait_until(
+        lambda: not state_of(run).is_active,
+        timeout=timeout,
+        interval=0.2,
+        what=where_it_stopped,
+    )
 
 
 def voters_in_books(folder: Path) -> Counter:
@@ -131,17 +136,17 @@ def test_a_new_worker_finishes_a_roll_whose_worker_was_sigkilled(
     run = start_roll(publish)
 
     with worker_process(roll_env, args=("--pidfile", str(pidfile))):
-        wait_for(
+        wait_until(
             lambda: state_of(run).stations_done >= 40,
             timeout=ROLL_TIMEOUT,
-            message="40 stations drawn",
+            what="40 stations drawn",
         )
         main = int(pidfile.read_text())
         pool = children(main)
         killed = time.monotonic()
         os.kill(main, signal.SIGKILL)
         # Prefork children get SIGKILL when the main process dies (PR_SET_PDEATHSIG).
-        wait_for(lambda: not any(map(alive, pool)), timeout=30, message="the pool to die")
+        wait_until(lambda: not any(map(alive, pool)), timeout=30, what="the pool to die")
     done_at_kill = state_of(run).stations_done
 
     with worker_process(roll_env):
@@ -189,10 +194,10 @@ def test_a_roll_survives_ten_seconds_without_its_database(
     with web_process(env) as base, worker_process(env):
         assert database_check(base)
         run = start_roll(publish, strategy)
-        wait_for(
+        wait_until(
             lambda: state_of(run).stations_done >= 20,
             timeout=ROLL_TIMEOUT,
-            message="20 stations drawn",
+            what="20 stations drawn",
         )
         own_postgres.stop()
         stopped = time.monotonic()
@@ -204,13 +209,13 @@ def test_a_roll_survives_ten_seconds_without_its_database(
         wait_until_up(own_postgres)
         restarted = time.monotonic()
         done_at_restart = state_of(run).stations_done
-        wait_for(
+        wait_until(
             lambda: state_of(run).stations_done > done_at_restart or not run.is_active,
             timeout=120,
-            message="rendering to resume",
+            what="rendering to resume",
         )
         recovery = time.monotonic() - restarted
-        wait_for(lambda: database_check(base), timeout=30, message="/healthz to see the database")
+        wait_until(lambda: database_check(base), timeout=30, what="/healthz to see the database")
         wait_for_end(run)
 
     assert down_reports and all(down_reports), "/healthz did not report the database down"

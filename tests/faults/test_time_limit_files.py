@@ -8,9 +8,10 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django_celery_results.models import TaskResult
 
-from tests.faults.conftest import effects, wait_for
 from tests.faults.tasks import count, effects_key, slow_write
 from tests.processes import worker_process
+from tests.support.faults import effects
+from tests.support.waiting import wait_until
 from tests.tasking.tasks import redis
 
 # Three writes in a row, each interrupted a second or two into its ten.
@@ -28,7 +29,7 @@ def test_a_write_over_its_soft_time_limit_leaves_no_temporary_file_and_the_worke
         results = [publish(slow_write, run, str(folder / f"file-{n}.bin")) for n in range(WRITES)]
         outcomes = [r.get(timeout=90, interval=0.1, propagate=False) for r in results]
         publish(count, run, 0)
-        wait_for(lambda: len(effects(run)) == 1, timeout=60, message="the next task")
+        wait_until(lambda: len(effects(run)) == 1, timeout=60, what="the next task")
         recovery = time.monotonic() - started
 
     left = sorted(p.name for p in folder.iterdir())

@@ -8,9 +8,10 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django_celery_results.models import TaskResult
 
-from tests.faults.conftest import effects, wait_for
 from tests.faults.tasks import count, effects_key, overrun
 from tests.processes import worker_process
+from tests.support.faults import effects
+from tests.support.waiting import wait_until
 from tests.tasking.tasks import redis
 
 
@@ -23,7 +24,7 @@ def test_a_task_over_its_soft_time_limit_is_recorded_as_failed_and_the_worker_li
         result = publish(overrun, run)
         assert isinstance(result.get(timeout=60, propagate=False), SoftTimeLimitExceeded)
         publish(count, run, 0)
-        wait_for(lambda: len(effects(run)) == 1, timeout=60, message="the next task")
+        wait_until(lambda: len(effects(run)) == 1, timeout=60, what="the next task")
         recovery = time.monotonic() - started
 
     stored = TaskResult.objects.get(task_id=result.id)

@@ -22,9 +22,9 @@ from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
 from outings.models import Tweet
-from tests.faults.conftest import quiet_outings, wait_for
-from tests.faults.test_duplicate_deliveries import queues_empty
 from tests.processes import beat_process, worker_process
+from tests.support.faults import quiet_outings, reminders_seen, wait_for_drain
+from tests.support.waiting import wait_until
 
 # 15 simulated minutes in 30 real seconds.
 SIMULATED = timedelta(minutes=15)
@@ -35,9 +35,8 @@ PER_OUTING = 4
 
 @pytest.mark.faults
 def test_two_beats_over_fifteen_simulated_minutes_remind_each_participant_once(
-    faults_env, own_rabbitmq, x_api, x_api_env, django_user_model, settings, fault_row
+    faults_env, own_rabbitmq, x_api, x_api_env, user, settings, fault_row
 ):
-    user = django_user_model.objects.create_user("beats", password="a-long-test-password")
     env = {
         **faults_env,
         "WORKER_QUEUES": "notifications",
@@ -50,32 +49,24 @@ def test_two_beats_over_fifteen_simulated_minutes_remind_each_participant_once(
 
     with worker_process(env), beat_process(env):
         # The first beat syncs the schedule into the database; the second then finds it.
-        wait_for(job.exists, timeout=30, message="the first beat's schedule")
+        wait_until(job.exists, timeout=30, what="the first beat's schedule")
         with beat_process(env):
             start = timezone.now() + settings.OUTING_REMINDER_WINDOW + timedelta(seconds=1)
             starts = (start + n * timedelta(seconds=REAL_SECONDS / OUTINGS) for n in range(OUTINGS))
             _, participants = quiet_outings(user, starts, participants=PER_OUTING)
             began = time.monotonic()
             time.sleep(REAL_SECONDS + 2)
-        wait_for(
+        wait_until(
             lambda: Tweet.objects.filter(state=Tweet.State.SENT).count() == len(participants),
             timeout=120,
-            message="every reminder to be sent",
+            what="every reminder to be sent",
         )
-        wait_for(
-            lambda: queues_empty(own_rabbitmq.url, "notifications"),
-            timeout=60,
-            message="the queue to drain",
-        )
+        wait_for_drain(own_rabbitmq.url, "notifications")
         recovery = time.monotonic() - began - REAL_SECONDS
 
     runs = TaskResult.objects.filter(task_name="outings.send_due_reminders").count()
     texts = x_api.texts()
-    seen = {}
-    for n, participant in enumerate(participants):
-        sent = sum(1 for text in texts if text.startswith(f"@{participant.handle} reminder:"))
-        if sent:
-            seen[n] = sent
+    seen = reminders_seen(texts, participants)
     row = fault_row(
         scenario="two beats",
         done=f"two beats ran the reminder job {runs} times: {SIMULATED.seconds // 60} "

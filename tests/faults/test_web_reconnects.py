@@ -16,8 +16,8 @@ from kombu import Connection
 from outings.models import Outing
 from outings.tasks import announce_outing
 from tasking.models import OutboxMessage
-from tests.faults.conftest import wait_for
 from tests.processes import web_process
+from tests.support.waiting import wait_until
 
 PASSWORD = "a-long-test-password"
 
@@ -58,14 +58,14 @@ def test_the_web_process_publishes_again_after_a_broker_restart(
     with web_process(faults_env) as base:
         post_form(opener, f"{base}/accounts/login/", {"username": "web", "password": PASSWORD})
         create_outing(opener, base, "Before the restart")
-        wait_for(lambda: sent.count() == 1, timeout=30, message="the first publish")
+        wait_until(lambda: sent.count() == 1, timeout=30, what="the first publish")
 
         own_rabbitmq.stop()
         own_rabbitmq.start()
         up = time.monotonic()
         # No relay runs here: only the web process's own publish can mark the row sent.
         create_outing(opener, base, "After the restart")
-        wait_for(lambda: sent.count() == 2, timeout=30, message="the web to publish again")
+        wait_until(lambda: sent.count() == 2, timeout=30, what="the web to publish again")
         recovery = time.monotonic() - up
 
     try:

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from tests.faults.conftest import effects, wait_for
 from tests.faults.tasks import count, die_always, die_once
 from tests.processes import worker_process
+from tests.support.faults import effects
+from tests.support.waiting import wait_until
 from tests.tasking.tasks import redis
 
 TASKS = ("--include", "tests.faults.tasks")
@@ -26,20 +27,20 @@ def test_a_sigterm_lets_in_flight_tasks_finish_and_leaves_the_rest_queued(
         publish(count, run, seq, pause=3)
 
     with worker_process(faults_env, args=(*TASKS, "--pidfile", str(pidfile))):
-        wait_for(
+        wait_until(
             lambda: redis().scard(f"faults:{run}:started") >= 2,
             timeout=60,
-            message="two tasks in flight",
+            what="two tasks in flight",
         )
         in_flight = {int(seq) for seq in redis().smembers(f"faults:{run}:started")}
         signalled = time.monotonic()
         os.kill(int(pidfile.read_text()), signal.SIGTERM)
         # Celery removes its pidfile as the last step of a warm shutdown.
-        wait_for(lambda: not pidfile.exists(), timeout=60, message="the warm shutdown")
+        wait_until(lambda: not pidfile.exists(), timeout=60, what="the warm shutdown")
     finished_before_exit = set(effects(run))
 
     with worker_process(faults_env, args=TASKS):
-        wait_for(lambda: len(effects(run)) >= messages, timeout=120, message="every message")
+        wait_until(lambda: len(effects(run)) >= messages, timeout=120, what="every message")
     recovery = time.monotonic() - signalled
 
     row = fault_row(
@@ -60,10 +61,10 @@ def test_a_killed_childs_task_is_sent_again_and_runs_once(faults_env, publish, r
     started = time.monotonic()
     with worker_process(faults_env, args=TASKS):
         results = [publish(die_once, run, seq) for seq in range(messages)]
-        wait_for(
+        wait_until(
             lambda: all(r.state == "SUCCESS" for r in results),
             timeout=120,
-            message="every message to run again after its child died",
+            what="every message to run again after its child died",
         )
     recovery = time.monotonic() - started
 
@@ -85,17 +86,17 @@ def test_a_message_that_kills_every_child_fails_after_max_retries(
     started = time.monotonic()
     with worker_process(faults_env, args=TASKS):
         result = publish(die_always, run, 0)
-        wait_for(
-            lambda: result.state == "FAILURE", timeout=120, message="the poison message to fail"
+        wait_until(
+            lambda: result.state == "FAILURE", timeout=120, what="the poison message to fail"
         )
-        wait_for(
+        wait_until(
             lambda: redis().hget(f"faults:{run}:killed", "0") is not None,
             timeout=10,
-            message="on_killed in the worker's main process",
+            what="on_killed in the worker's main process",
         )
         # The worker is still consuming: a healthy message after the poison one runs.
         publish(die_once, run, 1)
-        wait_for(lambda: 1 in effects(run), timeout=60, message="the next message")
+        wait_until(lambda: 1 in effects(run), timeout=60, what="the next message")
     recovery = time.monotonic() - started
 
     deliveries = int(redis().hget(f"faults:{run}:deliveries", "0"))

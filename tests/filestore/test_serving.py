@@ -55,12 +55,13 @@ def test_a_local_folder_streams_the_file(settings, tmp_path):
     assert b"".join(response.streaming_content) == b"%PDF-1.4"
 
 
-@pytest.mark.parametrize("where", ["local", "s3"])
-def test_a_missing_file_is_not_found(where, request, settings, tmp_path):
-    if where == "s3":
-        request.getfixturevalue("on_s3")
-    else:
-        settings.ROLLS_ROOT = tmp_path
+def test_a_missing_local_file_is_not_found(settings, tmp_path):
+    settings.ROLLS_ROOT = tmp_path
 
+    with pytest.raises(Http404):
+        private_file_response(storages["rolls"], "4/missing.pdf")
+
+
+def test_a_missing_object_is_not_found(on_s3):
     with pytest.raises(Http404):
         private_file_response(storages["rolls"], "4/missing.pdf")

@@ -1,11 +1,8 @@
-"""Outings fixtures: outings and participants, and a loopback server playing the X API."""
+"""Outings fixtures: outings and participants, and the loopback X API (tests.support.x_api)."""
 
 from __future__ import annotations
 
 import itertools
-import json
-import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -13,83 +10,32 @@ import pytest
 import redis
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
-from outings.models import Outing, Participant, Tweet
-
-TOKEN = "test-bearer-token"
-
-
-class FakeX:
-    """Answers ``POST /2/tweets`` from a script of statuses; the last one repeats."""
-
-    def __init__(self, server: HTTPServer) -> None:
-        self.server = server
-        self.script: list[tuple[int, dict[str, str]]] = [(201, {})]
-        self.lock = threading.Lock()
-        self.ids = itertools.count(1_000_000)
-        self.bodies: list[dict] = []
-        server.expect_request("/2/tweets", method="POST").respond_with_handler(self._answer)
-
-    def answer(self, *statuses: int | tuple[int, dict[str, str]]) -> None:
-        """Set the statuses the next requests get, in order."""
-        self.script = [s if isinstance(s, tuple) else (s, {}) for s in statuses]
-
-    def _answer(self, request: Request) -> Response:
-        with self.lock:
-            self.bodies.append(json.loads(request.data))
-            status, headers = self.script[0] if len(self.script) == 1 else self.script.pop(0)
-            tweet_id = str(next(self.ids))
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
-            status, headers = 401, {}
-        if status == 201:
-            body = {"data": {"id": tweet_id, "text": self.bodies[-1]["text"]}}
-        elif status == 401:
-            body = {
-                "title": "Unauthorized",
-                "type": "about:blank",
-                "status": 401,
-                "detail": "Unauthorized",
-            }
-        elif status == 429:
-            body = {"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429}
-        else:
-            body = {
-                "title": "Service Unavailable",
-                "detail": "Service Unavailable",
-                "status": status,
-            }
-        return Response(
-            json.dumps(body),
-            status=status,
-            headers=headers,
-            content_type="application/problem+json",
-        )
-
-    @property
-    def requests(self) -> int:
-        return len(self.bodies)
-
-    def texts(self) -> list[str]:
-        return [body["text"] for body in self.bodies]
+from outings.models import Outing, Participant
+from tests.support.services import needs_services
+from tests.support.x_api import TOKEN, FakeX
 
 
 @pytest.fixture(autouse=True)
-def empty_tweet_rate_window():
+def empty_tweet_rate_window(request):
     """Start every test with TWEET_RATE_LIMIT's cluster-wide window empty."""
     from django.conf import settings
 
+    if not needs_services(request.node):
+        return
     redis.Redis.from_url(settings.REDIS_URL).delete("ratelimit:outings.post_tweet")
 
 
 @pytest.fixture(autouse=True)
-def empty_account_rate_windows():
+def empty_account_rate_windows(request):
     """Start every test with no outing created or joined in the per-account windows.
 
     Account ids start again at 1 in every run's new database, while Redis keeps windows.
     """
     from django.conf import settings
 
+    if not needs_services(request.node):
+        return
     client = redis.Redis.from_url(settings.REDIS_URL)
     for pattern in ("ratelimit:outings.create:*", "ratelimit:outings.join:*"):
         for key in client.scan_iter(pattern):
@@ -145,16 +91,3 @@ def make_participant() -> Callable[..., Participant]:
         return Participant.objects.create(outing=outing, **fields)
 
     return make
-
-
-def wait_until(condition: Callable[[], bool], *, timeout: float = 20, what: str = "") -> None:
-    """Poll until the condition holds; fail naming what never happened."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting for {what or condition}")
-        time.sleep(0.05)
-
-
-def tweet_states() -> dict[str, str]:
-    return dict(Tweet.objects.values_list("idempotency_key", "state"))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from outings.models import Tweet
 from outings.tasks import announce_outing, post_tweet, send_due_reminders
 from outings.tweets import record
-from tests.outings.conftest import wait_until
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -158,10 +158,7 @@ def test_a_rejected_tweet_fails_at_once_with_the_api_message(announcement, x_api
     assert x_api.requests == 1
 
 
-def test_a_reminder_marks_the_participant_reminded_only_once_sent(
-    make_outing, make_participant, x_api
-):
-    participant = make_participant(make_outing())
+def _reminder(participant):
     tweet, _ = tweets.record(
         key=f"reminder:{participant.pk}",
         kind="reminder",
@@ -169,6 +166,14 @@ def test_a_reminder_marks_the_participant_reminded_only_once_sent(
         outing=participant.outing,
         participant=participant,
     )
+    return tweet
+
+
+def test_a_reminder_marks_the_participant_reminded_only_once_sent(
+    make_outing, make_participant, x_api
+):
+    participant = make_participant(make_outing())
+    tweet = _reminder(participant)
     x_api.answer(503, 201)
 
     with pytest.raises(TweetDeferred):
@@ -183,13 +188,7 @@ def test_a_reminder_marks_the_participant_reminded_only_once_sent(
 
 def test_a_reminder_for_an_outing_that_has_started_is_dropped(make_outing, make_participant, x_api):
     participant = make_participant(make_outing())
-    tweet, _ = tweets.record(
-        key=f"reminder:{participant.pk}",
-        kind="reminder",
-        text="soon",
-        outing=participant.outing,
-        participant=participant,
-    )
+    tweet = _reminder(participant)
 
     with time_machine.travel(participant.outing.starts_at + timedelta(minutes=1)):
         assert tweets.send(tweet_id=tweet.pk) == "failed"

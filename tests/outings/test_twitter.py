@@ -13,8 +13,8 @@ from werkzeug import Response
 
 from outings.backends import TweetDeferred, TweetRejected
 from outings.twitter import XBackend
-from tests.outings.conftest import TOKEN
 from tests.processes import free_port
+from tests.support.x_api import TOKEN
 
 
 def test_posts_json_with_the_bearer_token_and_returns_the_tweet_id(x_api):

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from outings.models import Outing, Participant, Tweet
 from tests.factories import make_staff
-from tests.outings.conftest import wait_until
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable
 
 import pytest
 
 from posts.models import UserPost
 from tests.factories import PASSWORD, make_user
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -36,14 +36,13 @@ def wait_for_post() -> Callable[..., UserPost]:
     """Return a function that waits until a post is ready or failed, and returns it."""
 
     def wait(post_id: int, timeout: float = 30) -> UserPost:
-        deadline = time.monotonic() + timeout
-        while True:
-            post = UserPost.objects.get(id=post_id)
-            if post.state in {UserPost.State.READY, UserPost.State.FAILED}:
-                return post
-            if time.monotonic() > deadline:
-                raise AssertionError(f"post {post_id} still {post.state} after {timeout} s")
-            time.sleep(0.1)
+        return wait_until(
+            lambda: UserPost.objects.filter(
+                id=post_id, state__in=[UserPost.State.READY, UserPost.State.FAILED]
+            ).first(),
+            timeout=timeout,
+            what=f"post {post_id} to be ready or failed",
+        )
 
     return wait
 

@@ -19,19 +19,17 @@ from PIL import Image
 
 from posts.models import Thumbnail, UserPost
 from posts.tasks import generate_thumbnails
-from tests.factories import corrupt_png, image_bytes, phone_jpeg, sideways_phone_jpeg, stripes
+from tests.factories import (
+    CLASSIC_FITS_4000x3000,
+    corrupt_png,
+    image_bytes,
+    phone_jpeg,
+    sideways_phone_jpeg,
+    stripes,
+)
 from tests.processes import worker_process
 
 pytestmark = pytest.mark.usefixtures("worker", "media")
-
-CLASSIC_FITS_4000x3000 = {
-    "600x400": (533, 400),
-    "300x300": (300, 225),
-    "200x200": (200, 150),
-    "100x100": (100, 75),
-    "10x10": (10, 8),
-    "5x5": (5, 4),
-}
 
 
 def upload(client, data: bytes, name: str = "photo.jpg") -> int:
@@ -169,17 +167,22 @@ def test_html_appended_to_a_png_is_only_ever_served_re_encoded(
     assert post.image.name not in page
 
 
-def test_storage_error_is_retried_with_backoff_then_succeeds(
-    author, wait_for_post, signals, media, django_capture_on_commit_callbacks
-):
+def _post_whose_thumbnail_folder_is_blocked(author, media: Path) -> tuple[UserPost, Path]:
+    """Save a post with a file where its thumbnail folder must go: every write fails."""
     with transaction.atomic():
         post = UserPost.objects.create(
             author=author, caption="c", image=ContentFile(phone_jpeg(), name="a.jpg")
         )
-        # A file where the thumbnail folder must go: every write fails with an OSError.
         blocker = media / "media" / "posts" / "thumbnails" / str(post.id)
         blocker.parent.mkdir(parents=True)
         blocker.write_bytes(b"")
+    return post, blocker
+
+
+def test_storage_error_is_retried_with_backoff_then_succeeds(
+    author, wait_for_post, signals, media, django_capture_on_commit_callbacks
+):
+    post, blocker = _post_whose_thumbnail_folder_is_blocked(author, media)
 
     assert signals.retried.wait(20), "the task was not retried"
     assert UserPost.objects.get(id=post.id).state == "processing"
@@ -196,14 +199,7 @@ def test_storage_error_that_outlasts_every_retry_marks_the_post_failed(
     # Two retries with no backoff: the real six, up to 10 minutes apart, would take 20 min.
     monkeypatch.setattr(generate_thumbnails, "max_retries", 2)
     monkeypatch.setattr(generate_thumbnails, "retry_backoff", 0)
-    with transaction.atomic():
-        post = UserPost.objects.create(
-            author=author, caption="c", image=ContentFile(phone_jpeg(), name="a.jpg")
-        )
-        # A file where the thumbnail folder must go: every write fails with an OSError.
-        blocker = media / "media" / "posts" / "thumbnails" / str(post.id)
-        blocker.parent.mkdir(parents=True)
-        blocker.write_bytes(b"")
+    post, _ = _post_whose_thumbnail_folder_is_blocked(author, media)
 
     post = wait_for_post(post.id)
 

@@ -47,6 +47,7 @@ print("chord total", result.get(timeout=90))
 """
 
 
+@pytest.mark.embedded
 def test_embedded_default_completes_a_chord_and_reports_healthy(tmp_path):
     """`make run`'s stack with no production variable: SQLite and the embedded Redis."""
     env = embedded_env(tmp_path)

@@ -63,6 +63,7 @@ def test_forgetting_both_debug_and_the_key_stops_the_process():
     assert "SECRET_KEY is not set" in done.stderr
 
 
+@pytest.mark.embedded
 def test_development_key_is_made_once_per_install_and_kept(tmp_path):
     """No key lives in the source: each install draws its own, and keeps it."""
     one, other = tmp_path / "one", tmp_path / "other"
@@ -79,6 +80,7 @@ def test_development_key_is_made_once_per_install_and_kept(tmp_path):
     assert (one / "secret_key").stat().st_mode & 0o077 == 0, "readable by other users"
 
 
+@pytest.mark.embedded
 def test_processes_starting_together_agree_on_the_development_key(tmp_path):
     env = project_env(DEBUG="1", SECRET_KEY=None, DATA_DIR=str(tmp_path))
     script = "from django.conf import settings; print(settings.SECRET_KEY)"

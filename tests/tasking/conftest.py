@@ -7,57 +7,21 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import make_staff
+from tests.support.metrics import METRICS_TOKEN, Samples
 from tests.tasking import tasks  # noqa: F401 - registers the test tasks before the worker starts
 from tests.tasking.tasks import redis
 
-TASK_MODULES = "tests.tasks,tests.tasking.tasks"
-
 
 @pytest.fixture
-def run() -> str:
+def run(redis_server: None) -> str:
     """A unique Redis key for what one test's tasks record; deleted afterwards."""
     name = f"tests:{uuid.uuid4().hex}"
     client = redis()
     yield name
     for key in client.scan_iter(f"{name}*"):
         client.delete(key)
-
-
-def starts_and_ends(name: str) -> list[tuple[float, float]]:
-    """Return the (start, end) pairs recorded under ``name``, in order of start."""
-    pairs = [
-        tuple(map(float, item.split())) for item in map(bytes.decode, redis().lrange(name, 0, -1))
-    ]
-    return sorted(pairs)  # type: ignore[arg-type]
-
-
-METRICS_TOKEN = "test-metrics-token"
-
-
-class Samples:
-    """The samples of one scrape of /metrics."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.values: list[tuple[str, dict[str, str], float]] = [
-            (sample.name, sample.labels, sample.value)
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-        ]
-
-    def total(self, metric: str, /, **labels: str) -> float:
-        """Sum the samples called ``metric`` whose labels include ``labels``."""
-        return sum(
-            value
-            for sample, have, value in self.values
-            if sample == metric and all(have.get(k) == v for k, v in labels.items())
-        )
-
-    def labels_of(self, name: str) -> list[dict[str, str]]:
-        return [have for sample, have, _ in self.values if sample == name]
 
 
 @pytest.fixture

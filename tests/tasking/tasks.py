@@ -13,6 +13,9 @@ from tasking.dedup import Deduplicate
 from tasking.generators import ChunkedGenerator, register
 from tasking.locks import SingleInstance, redis_client
 
+# What subprocess workers of the tasking tests load with --include.
+TASK_MODULES = "tests.tasks,tests.tasking.tasks"
+
 # Queues no default worker consumes, so a test decides who runs what and when.
 DEDUP_QUEUE = "tests-dedup"
 CHUNK_QUEUE = "tests-chunks"
@@ -25,6 +28,14 @@ def redis():
 
 def record(name: str, value: object) -> None:
     redis().rpush(name, str(value))
+
+
+def starts_and_ends(name: str) -> list[tuple[float, float]]:
+    """Return the (start, end) pairs recorded under ``name``, in order of start."""
+    pairs = [
+        tuple(map(float, item.split())) for item in map(bytes.decode, redis().lrange(name, 0, -1))
+    ]
+    return sorted(pairs)  # type: ignore[arg-type]
 
 
 @task(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from project.celery import app
+from tests.support.waiting import wait_until
 from tests.tasking.tasks import DEDUP_QUEUE, deduplicated, redis
-from tests.tasking.test_locks import wait_for
 
 
 def queue_depth(name: str) -> int:
@@ -34,7 +34,7 @@ def test_a_call_made_after_the_run_started_queues_a_fresh_message(worker, run):
     app.control.add_consumer(DEDUP_QUEUE, destination=[worker.hostname], reply=True)
     try:
         first.get(timeout=20)
-        wait_for(lambda: redis().llen(run) == 1, message="the first run")
+        wait_until(lambda: redis().llen(run) == 1, what="the first run")
         second = deduplicated.apply_async((42, run), queue=DEDUP_QUEUE)
         second.get(timeout=20)
     finally:

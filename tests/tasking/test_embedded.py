@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -42,17 +41,12 @@ from tests.processes import (
     web_process,
     worker_process,
 )
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.embedded
 
 # The broker's database on the embedded Redis (the settings' virtual_host=1).
 BROKER_DB = 1
-
-
-def wait_for(condition: Callable[[], object], *, timeout: float, message: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(0.1)
 
 
 class Embedded:
@@ -138,10 +132,10 @@ def test_a_burst_from_four_publishers_runs_every_message_exactly_once(embedded, 
         go.touch()
         for publisher in publishers:
             assert "published 250" in finished(publisher)
-        wait_for(
+        wait_until(
             lambda: len(embedded.runs(run)) == 1000 and embedded.settled(),
             timeout=180,
-            message="all 1,000 messages to run and the queue to drain",
+            what="all 1,000 messages to run and the queue to drain",
         )
         assert psutil.pid_exists(int(pidfile.read_text())), "the worker exited"
         runs = embedded.runs(run)
@@ -154,7 +148,7 @@ def test_a_new_worker_runs_every_message_of_a_sigkilled_worker(embedded, tmp_pat
     finished(embedded.publish(run, 0, messages, pause=1.0))
 
     with worker_process(embedded.env, args=("--concurrency", "2", "--pidfile", str(pidfile))):
-        wait_for(lambda: embedded.starts(run), timeout=60, message="a task to start")
+        wait_until(lambda: embedded.starts(run), timeout=60, what="a task to start")
         main = psutil.Process(int(pidfile.read_text()))
         pool = main.children()
         main.kill()
@@ -168,10 +162,10 @@ def test_a_new_worker_runs_every_message_of_a_sigkilled_worker(embedded, tmp_pat
     assert embedded.client(BROKER_DB).hlen("unacked") > 0
 
     with worker_process(embedded.env, args=("--concurrency", "2")):
-        wait_for(
+        wait_until(
             lambda: len(embedded.runs(run)) == messages and embedded.settled(),
             timeout=120,
-            message="every message to run on the new worker",
+            what="every message to run on the new worker",
         )
     runs = embedded.runs(run)
 
@@ -185,11 +179,11 @@ def test_a_second_worker_leaves_the_running_workers_messages_alone(embedded):
     finished(embedded.publish(run, 0, 1, pause=15))
 
     with worker_process(embedded.env, args=("--concurrency", "1")):
-        wait_for(lambda: embedded.starts(run), timeout=60, message="the long task to start")
+        wait_until(lambda: embedded.starts(run), timeout=60, what="the long task to start")
         # This worker finds the first alive: putting its message back would have this
         # one start it again at once, while the first still runs it.
         with worker_process(embedded.env, args=("--concurrency", "1")):
-            wait_for(lambda: embedded.runs(run), timeout=60, message="the long task to end")
+            wait_until(lambda: embedded.runs(run), timeout=60, what="the long task to end")
             starts, runs = embedded.starts(run), embedded.runs(run)
 
     assert starts == {0: 1}
@@ -230,10 +224,10 @@ class Stack:
         return self.log.read_text(errors="replace")
 
     def wait_for_line(self, text: str, timeout: float = 120) -> None:
-        wait_for(
+        wait_until(
             lambda: text in self.output or self.process.poll() is not None,
             timeout=timeout,
-            message=f"{text!r} in the stack's output",
+            what=f"{text!r} in the stack's output",
         )
         assert text in self.output, f"the stack exited:\n{self.output}"
 
@@ -282,10 +276,10 @@ def test_make_run_starts_the_embedded_redis_first_and_stops_it_last(stacks, embe
     stack = stacks(["make", "run"], "make-run")
 
     # The issue's promise: healthy within 60 s of the install finishing (here a no-op).
-    wait_for(
+    wait_until(
         lambda: (stack.healthz() or (0,))[0] == 200 or stack.process.poll() is not None,
         timeout=60,
-        message="make run to report healthy",
+        what="make run to report healthy",
     )
     status, body = stack.healthz()
     stack.interrupt()
@@ -323,7 +317,7 @@ def test_a_stack_stopped_with_100_messages_queued_runs_them_all_when_started_aga
     first = stacks(command, "first")
     first.wait_for_line(" ready.")
     finished(embedded_data.publish(run, 0, messages, pause=0.3))
-    wait_for(lambda: embedded_data.starts(run), timeout=60, message="the first task to start")
+    wait_until(lambda: embedded_data.starts(run), timeout=60, what="the first task to start")
     first.interrupt()
     assert not embedded_data.server.socket.exists(), "the server is still running"
 
@@ -336,10 +330,10 @@ def test_a_stack_stopped_with_100_messages_queued_runs_them_all_when_started_aga
 
     second = stacks(command, "second")
     second.wait_for_line(" ready.")
-    wait_for(
+    wait_until(
         lambda: len(embedded_data.runs(run)) == messages and embedded_data.settled(),
         timeout=120,
-        message="every message to run after the restart",
+        what="every message to run after the restart",
     )
     runs = embedded_data.runs(run)
     second.interrupt()
@@ -418,10 +412,10 @@ def test_fifty_uploads_posted_at_once_through_the_web_all_become_ready(embedded)
                 for post in ids
             }
 
-        wait_for(
+        wait_until(
             lambda: set(states().values()) <= {"ready", "failed"},
             timeout=180,
-            message="every upload to be processed",
+            what="every upload to be processed",
         )
         final = states()
 

@@ -14,9 +14,8 @@ from project.celery import app
 from tasking import generators, outbox
 from tasking.models import GeneratorJob
 from tests.processes import worker_process
-from tests.tasking.conftest import TASK_MODULES
-from tests.tasking.tasks import CHUNK_QUEUE, GENERATOR_QUEUE, redis
-from tests.tasking.test_locks import wait_for
+from tests.support.waiting import wait_until
+from tests.tasking.tasks import CHUNK_QUEUE, GENERATOR_QUEUE, TASK_MODULES, redis
 
 
 def make_sparse_users(count: int) -> list[int]:
@@ -57,7 +56,7 @@ def test_every_sparse_row_is_processed_once_and_the_queue_stays_bounded(worker, 
     assert job.rows_total == len(ids)
     with Consuming(worker, GENERATOR_QUEUE):
         # Nobody consumes the chunks yet: the job must stop at the queue limit and wait.
-        wait_for(lambda: job_state(job) == GeneratorJob.State.WAITING, message="backpressure")
+        wait_until(lambda: job_state(job) == GeneratorJob.State.WAITING, what="backpressure")
         for _ in range(10):
             depths.append(generators.queue_depth(CHUNK_QUEUE))
             time.sleep(0.1)
@@ -99,7 +98,7 @@ def test_a_job_killed_mid_way_resumes_and_processes_every_row_once(worker, subpr
         with worker_process(env, args=args) as node:
             pid = app.control.inspect([node]).stats()[node]["pid"]
             job = generators.start("tests.record_users", {"run": run})
-            wait_for(lambda: (job.refresh_from_db() or job.rows_done) > 0, message="a step")
+            wait_until(lambda: (job.refresh_from_db() or job.rows_done) > 0, what="a step")
             os.kill(pid, signal.SIGKILL)
         job.refresh_from_db()
         assert job.rows_done < len(ids), "the job finished before it could be killed"

@@ -12,20 +12,12 @@ from django.conf import settings
 
 from tasking import locks
 from tests.processes import worker_process
-from tests.tasking.conftest import TASK_MODULES, starts_and_ends
-from tests.tasking.tasks import hold_lock, hold_lock_or_skip, redis
-
-
-def wait_for(condition, timeout: float = 30, message: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        time.sleep(0.05)
+from tests.support.waiting import wait_until
+from tests.tasking.tasks import TASK_MODULES, hold_lock, hold_lock_or_skip, redis, starts_and_ends
 
 
 @pytest.fixture
-def lock_backend() -> locks.RedisLocks:
+def lock_backend(redis_server: None) -> locks.RedisLocks:
     return locks.RedisLocks(settings.REDIS_URL)
 
 
@@ -87,7 +79,7 @@ def test_eight_concurrent_runs_on_two_workers_never_overlap(worker, subprocess_e
 
 def test_a_busy_run_is_skipped_when_the_task_says_skip(worker, run):
     first = hold_lock_or_skip.delay("scanner", 1.5, run)
-    wait_for(lambda: redis().llen(run) == 1, message="the first run to start")
+    wait_until(lambda: redis().llen(run) == 1, what="the first run to start")
     second = hold_lock_or_skip.delay("scanner", 0, run)
 
     second.get(timeout=20)
@@ -101,7 +93,7 @@ def test_the_lock_of_a_sigkilled_worker_frees_within_its_ttl(worker, subprocess_
     env = {**subprocess_env, "WORKER_QUEUES": "tests-sigkill"}
     with worker_process(env, args=("--include", TASK_MODULES, "--pool", "solo")):
         hold_lock.apply_async(("plotter", 600, run), queue="tests-sigkill")
-        wait_for(lambda: redis().llen(f"{run}:pid") == 1, message="the long run to start")
+        wait_until(lambda: redis().llen(f"{run}:pid") == 1, what="the long run to start")
         time.sleep(1.5)  # past one heartbeat (a third of the 3 s TTL)
         pid = int(redis().lindex(f"{run}:pid", 0))
         os.kill(pid, signal.SIGKILL)

@@ -14,7 +14,7 @@ from project.celery import app
 from tasking import metrics
 from tests.factories import staff_group
 from tests.processes import free_port, manage, worker_process
-from tests.tasking.conftest import METRICS_TOKEN, Samples
+from tests.support.metrics import METRICS_TOKEN, Samples
 from tests.tasks import outcome, retry_once, whoami
 
 

@@ -15,7 +15,7 @@ from tasking import outbox
 from tasking.models import OutboxMessage
 from tasking.tasks import relay_outbox
 from tests.processes import ROOT
-from tests.tasking.test_locks import wait_for
+from tests.support.waiting import wait_until
 from tests.tasks import add
 
 
@@ -81,5 +81,5 @@ def test_a_process_killed_between_commit_and_publish_has_its_row_relayed(worker,
     assert relay_outbox.delay(older_than=0).get(timeout=20) == 1
 
     assert add.AsyncResult(str(message.task_id)).get(timeout=20) == 42
-    wait_for(lambda: runs_with(marker) == 1, message="the relayed task's result")
+    wait_until(lambda: runs_with(marker) == 1, what="the relayed task's result")
     assert OutboxMessage.objects.get(pk=message.pk).sent_at is not None

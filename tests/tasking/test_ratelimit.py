@@ -7,8 +7,7 @@ from django_celery_results.models import TaskResult
 
 from tasking import ratelimit
 from tests.processes import worker_process
-from tests.tasking.conftest import TASK_MODULES
-from tests.tasking.tasks import rate_limited, redis
+from tests.tasking.tasks import TASK_MODULES, rate_limited, redis
 
 
 @pytest.mark.parametrize(

@@ -19,19 +19,19 @@ from django_celery_results.models import TaskResult
 from pypdf import PdfReader
 
 from tests.processes import worker_process
+from tests.support.waiting import wait_until
 from voterroll import rolls, tasks
 from voterroll.models import RollRun, Station, Voter
 from voterroll.seeding import seed_voters
 
 
 def _wait(run: RollRun, timeout: float = 60) -> RollRun:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ended() -> bool:
         run.refresh_from_db()
-        if not run.is_active:
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run.id} still {run.state} after {timeout} s")
+        return not run.is_active
+
+    wait_until(ended, timeout=timeout, interval=0.1, what=lambda: f"run {run.id} ({run.state})")
+    return run
 
 
 def _members(run: RollRun, media: Path) -> dict[str, bytes]:

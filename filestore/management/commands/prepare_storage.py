@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.files.storage import storages
 from django.core.management.base import BaseCommand
 
-from filestore.configuration import MEDIA, ROLLS, UPLOADS
+from filestore.storages import MEDIA, ROLLS, UPLOADS, named
 
 
 class Command(BaseCommand):
@@ -13,5 +12,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         for alias in (MEDIA, UPLOADS, ROLLS):
-            done = storages[alias].prepare()
+            done = named(alias).prepare()
             self.stdout.write(f"{alias}: {done}")

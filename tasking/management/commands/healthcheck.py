@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from celery import current_app as app
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tasking import health
 
@@ -14,12 +15,12 @@ from tasking import health
 class Command(BaseCommand):
     help = "Run the /healthz checks and fail unless the named ones (default: all) pass."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "checks", nargs="*", help="database, broker, workers, queues, beat (default: all)"
         )
 
-    def handle(self, *args, checks: list[str], **options) -> None:
+    def handle(self, *args: Any, checks: list[str], **options: Any) -> None:
         body = health.report(
             app,
             worker_timeout=settings.HEALTHZ_WORKER_TIMEOUT,

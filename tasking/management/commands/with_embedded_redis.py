@@ -6,9 +6,10 @@ import argparse
 import signal
 import subprocess
 import sys
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tasking.embedded import EmbeddedRedis, EmbeddedRedisError
 
@@ -27,12 +28,12 @@ class Command(BaseCommand):
         "command, and stop the server once the command has exited."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "command", nargs=argparse.REMAINDER, help="the command to run, e.g. honcho start"
         )
 
-    def handle(self, *args, command: list[str], **options) -> None:
+    def handle(self, *args: Any, command: list[str], **options: Any) -> None:
         if not command:
             raise CommandError("Name the command to run, e.g. `with_embedded_redis honcho start`.")
         server = None
@@ -70,7 +71,7 @@ class Command(BaseCommand):
             raise CommandError(f"could not run {command[0]}: {exc}") from None
 
         def forward(signum: int, frame: object) -> None:
-            child.send_signal(FORWARDED[signum])
+            child.send_signal(FORWARDED[signal.Signals(signum)])
 
         previous = {signum: signal.signal(signum, forward) for signum in FORWARDED}
         try:

@@ -1,0 +1,1 @@
+"""Helpers the tests share: waiting, the service checks, loopback servers, fault scenarios."""
