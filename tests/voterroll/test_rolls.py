@@ -41,11 +41,19 @@ def _members(run: RollRun, media: Path) -> dict[str, bytes]:
 
 @pytest.mark.usefixtures("worker")
 def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, rolls_root):
+    promised = rolls.forecast()
     run = tasks.enqueue_run(strategy="per_station")
 
     run = _wait(run)
 
     assert run.state == "done", run.error
+    # The Rolls page tells what a run will make before it starts: exactly what it made.
+    assert promised == {
+        "voters": run.voters_count,
+        "centers": run.centers_count,
+        "stations": run.stations_count,
+        "pages": run.pages_count,
+    }
     assert run.voters_count == 1200 and run.stations_done == run.stations_count
     members = _members(run, rolls_root)
     metadata = json.loads(members["metadata.json"])
