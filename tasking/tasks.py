@@ -1,4 +1,4 @@
-"""Tasks of the reusable layer: the beat heartbeat, the outbox relay and the generator step."""
+"""Tasks of the reusable layer: beat heartbeat, counter snapshots, outbox relay, generator step."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from tasking import generators, locks, outbox
+from tasking import generators, locks, outbox, throughput
 from tasking.base import task
 
 
@@ -30,3 +30,9 @@ def advance_generator(self, job_id: int, step: int, **kwargs) -> None:
 @task(name="tasking.beat_heartbeat", ignore_result=True)
 def beat_heartbeat(**kwargs) -> None:
     """Do nothing: beat publishing this task every 30 s is the heartbeat /healthz reads."""
+
+
+@task(name="tasking.sample_throughput", ignore_result=True)
+def sample_throughput(**kwargs) -> None:
+    """Keep this minute's totals of the task counters, for the dashboard's tasks per minute."""
+    throughput.sample()

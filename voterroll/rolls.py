@@ -555,7 +555,8 @@ def running_generations() -> list[dict]:
 
     return [
         {
-            "label": f"Roll run {run.pk} ({run.get_strategy_display()})",
+            # The strategy's label has brackets of its own: "per station (group | chord)".
+            "label": f"Roll run {run.pk}, {run.get_strategy_display()}",
             "done": run.stations_done,
             "total": run.stations_count,
             "state": run.state,

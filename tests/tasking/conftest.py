@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -32,6 +33,22 @@ def starts_and_ends(name: str) -> list[tuple[float, float]]:
         tuple(map(float, item.split())) for item in map(bytes.decode, redis().lrange(name, 0, -1))
     ]
     return sorted(pairs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def fresh_dashboard():
+    """No shared worker answer, and no counter snapshot, left by an earlier test."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from tasking import dashboard, throughput
+
+    minutes = throughput.chart_minutes(
+        timezone.now() + timedelta(minutes=5), 2 * dashboard.CHART_MINUTES
+    )
+    cache.delete_many(
+        [dashboard.SHARED_BROKER_KEY, *(throughput.minute_key(minute) for minute in minutes)]
+    )
 
 
 METRICS_TOKEN = "test-metrics-token"

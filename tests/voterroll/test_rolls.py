@@ -353,12 +353,15 @@ def test_sweeper_runs_on_beat_every_minute(settings):
 
 @pytest.mark.django_db
 def test_running_generations_show_on_the_tasks_dashboard(admin_client):
-    running = RollRun.objects.create(state="rendering", stations_count=10, stations_done=3)
+    running = RollRun.objects.create(
+        state="rendering", stations_count=10, stations_done=3, strategy="per_station"
+    )
     RollRun.objects.create(state="done", stations_count=4, stations_done=4)
 
     page = admin_client.get("/tasks/").content.decode()
 
-    assert f"Roll run {running.pk}" in page
+    # One pair of brackets: the strategy's own.
+    assert f">Roll run {running.pk}, per station (group | chord)</a>" in page
     assert page.count("Roll run ") == 1
 
 
