@@ -13,6 +13,7 @@ from django_celery_results.models import TaskResult
 from kombu import Queue
 
 from tasking import dashboard, inspection, progress, throughput
+from tasking.tasks import sample_throughput
 from tests.factories import make_staff
 from tests.tasks import add, count_run, outcome
 
@@ -198,3 +199,19 @@ def test_counts_per_minute_are_counter_increases_across_restarts_and_gaps():
 
     assert counts["images succeeded"] == [5, 0, 25, 0, 7]
     assert counts["images failed"] == [1, 0, 0, 0, 0]
+
+
+def test_beat_takes_a_counter_snapshot_every_minute_on_a_worker(worker, settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["tasking.sample_throughput"]
+    assert entry["schedule"] == 60
+    # This minute's snapshot, or the next one's if the minute ends meanwhile.
+    minute = throughput.chart_minutes(timezone.now(), 1)[0]
+    keys = [throughput.minute_key(minute), throughput.minute_key(minute + timedelta(minutes=1))]
+
+    sample_throughput.delay()
+
+    deadline = time.monotonic() + 30
+    while not cache.get_many(keys) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    snapshot = next(iter(cache.get_many(keys).values()))
+    assert isinstance(snapshot, dict)
