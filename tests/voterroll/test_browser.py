@@ -89,6 +89,7 @@ def test_the_run_page_shows_stations_once_assigned_grouped_by_center(
     page.goto(f"{live_server.url}/rolls/{run.id}/")
     expect(page.locator(".run .centers")).to_have_text("0")
     expect(page.locator("#stations .empty")).to_be_visible()
+    screenshots.save(page, "rolls-run-queued")
 
     # No worker: the assignment runs here, as the start task would, while the page watches.
     rolls.assign(run.id)
