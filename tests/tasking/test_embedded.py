@@ -254,7 +254,13 @@ class Stack:
 
     def kill(self) -> None:
         if self.process.poll() is None:
+            # honcho and each Procfile process lead groups of their own: a test that
+            # failed before its Ctrl-C would leave them running.
+            descendants = psutil.Process(self.process.pid).children(recursive=True)
             os.killpg(self.process.pid, signal.SIGKILL)
+            for process in descendants:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
             self.process.wait()
 
 
