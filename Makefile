@@ -40,7 +40,7 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py prepare_storage
 	$(if $(filter 1 true yes on,$(RUN_DEBUG)),$(PY) manage.py demo_superuser,PATH="$(CURDIR)/$(BIN):$$PATH" bin/collectstatic)
-	@echo "Open http://127.0.0.1:8000 (Ctrl-C stops web, worker and beat)"
+	@echo "Starting web, worker and beat; web says which address to open. Ctrl-C stops them all."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(PY) manage.py with_embedded_redis honcho start
 
 test: dev

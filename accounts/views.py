@@ -75,7 +75,9 @@ class TimeZoneForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         browser = [("", "The one my browser reports")]
-        self.fields["zone"].choices = browser + [(z, z) for z in sorted(timezones.known_zones())]
+        zone = self.fields["zone"]
+        assert isinstance(zone, forms.ChoiceField)
+        zone.choices = browser + [(z, z) for z in sorted(timezones.known_zones())]
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -21,12 +21,8 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
-import secrets
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -36,11 +32,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench import results  # noqa: E402 - after sys.path is set
-from bench.rabbitmq_vhost import own_vhost  # noqa: E402 - after sys.path is set
+from bench.production_shape import (  # noqa: E402 - after sys.path is set
+    p95,
+    production_env,
+    require_services,
+)
 from tests.processes import (  # noqa: E402 - after sys.path is set
     beat_process,
-    manage,
-    project_env,
     web_process,
     worker_process,
 )
@@ -76,10 +74,6 @@ def page_latencies(netloc: str, *, seconds: float, least: int = 1) -> list[float
         took.append(latency)
         time.sleep(GAP)
     return took
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
 
 def measure(netloc: str, *, callers: int, pause: float, seconds: float) -> dict:
@@ -133,32 +127,10 @@ def main() -> None:
         "--seconds", type=float, default=20, help="seconds of /posts/ requests per phase"
     )
     options = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit("set DATABASE_URL to a PostgreSQL database (it is migrated)")
-    if not os.environ.get("REDIS_URL"):
-        raise SystemExit("set REDIS_URL: the shared answer lives in the cache, as in production")
+    require_services()
 
     with ExitStack() as stack:
-        broker = stack.enter_context(
-            own_vhost(os.environ.get("CELERY_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//"))
-        )
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="healthz-")))
-        env = project_env(
-            CELERY_BROKER_URL=broker,
-            DEBUG="0",
-            SECRET_KEY=secrets.token_urlsafe(50),
-            ALLOWED_HOSTS="127.0.0.1",
-            DATA_DIR=str(folder),
-            STATIC_ROOT=str(folder / "static"),
-        )
-        manage("migrate", "--noinput", env=env, timeout=600)
-        subprocess.run(
-            [str(ROOT / "bin" / "collectstatic")],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        env = production_env(stack, prefix="healthz-")
         stack.enter_context(worker_process(env))
         stack.enter_context(beat_process(env))
         rows = {}

@@ -29,7 +29,7 @@ def index(request: HttpRequest) -> HttpResponse:
 @login_required
 def mine(request: HttpRequest) -> HttpResponse:
     """List the signed-in user's posts in every state, with why a failed one failed."""
-    posts = UserPost.objects.filter(author=request.user).prefetch_related("thumbnails")
+    posts = UserPost.objects.filter(author_id=request.user.pk).prefetch_related("thumbnails")
     page = Paginator(posts, POSTS_PER_PAGE).get_page(request.GET.get("page"))
     # The page refreshes itself while a post on it is still being worked on.
     done = (UserPost.State.READY, UserPost.State.FAILED)

@@ -15,6 +15,7 @@ class TaskingConfig(AppConfig):
             health,
             metrics,
             progress,
+            shutdown,
         )
         from tasking import logging as task_logging
 
@@ -23,5 +24,6 @@ class TaskingConfig(AppConfig):
         health.connect_beat_heartbeat()
         connections.connect()
         embedded.connect()
+        shutdown.connect()
         if settings.METRICS_ENABLED:
             metrics.connect()

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery, states
-from django.db.models import Count
-from django.db.models.functions import TruncMinute
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from tasking import charts, inspection, progress
+from tasking import charts, inspection, progress, shared_answers, throughput
 
 logger = logging.getLogger(__name__)
 
@@ -24,46 +23,28 @@ CHART_MINUTES = 60
 RECENT_FAILURES = 10
 
 
-def queue_of(app: Celery, task_name: str, _cache: dict[str, str] = {}) -> str:  # noqa: B006 - memo
-    """Name the queue the routes send a task to."""
-    if task_name not in _cache:
-        try:
-            route = app.amqp.router.route({}, task_name, (), {})
-            _cache[task_name] = route["queue"].name
-        except Exception:
-            _cache[task_name] = app.conf.task_default_queue
-    return _cache[task_name]
-
-
 def last_hour(app: Celery, *, now: datetime) -> dict[str, Any]:
-    """Count succeeded and failed tasks per minute and queue over the last hour."""
-    end = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    minutes = [end - timedelta(minutes=CHART_MINUTES - i) for i in range(CHART_MINUTES)]
-    index = {minute: i for i, minute in enumerate(minutes)}
-    rows = (
-        TaskResult.objects.filter(
-            date_done__gte=minutes[0], status__in=[states.SUCCESS, states.FAILURE]
-        )
-        .annotate(minute=TruncMinute("date_done"))
-        .values("minute", "task_name", "status")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    """Count succeeded and failed tasks per minute and queue over the last hour.
+
+    Every task counts, stored result or not: the figures come from the task counters
+    (tasking/throughput.py). This load's totals become this minute's snapshot if beat
+    has not taken one yet.
+    """
+    minutes = throughput.chart_minutes(now, CHART_MINUTES)
+    current = throughput.totals()
+    counted = throughput.per_minute(minutes, current=current)
+    throughput.sample(now=now, current=current)
     counts: dict[tuple[str, str], list[int]] = {}
     for queue in inspection.declared_queues(app):
-        counts[(queue, states.SUCCESS)] = [0] * CHART_MINUTES
-    for row in rows:
-        i = index.get(row["minute"])
-        if i is None:
-            continue
-        key = (queue_of(app, row["task_name"] or ""), row["status"])
-        counts.setdefault(key, [0] * CHART_MINUTES)[i] += row["n"]
+        counts[(queue, "succeeded")] = [0] * CHART_MINUTES
+    for key, points in counted.items():
+        queue, _, outcome = key.rpartition(" ")
+        counts[(queue, outcome)] = points
     colors: dict[str, str] = {}
     series = []
-    for (queue, status), points in sorted(counts.items()):
+    for (queue, outcome), points in sorted(counts.items()):
         color = colors.setdefault(queue, charts.PALETTE[len(colors) % len(charts.PALETTE)])
-        label = f"{queue} {'succeeded' if status == states.SUCCESS else 'failed'}"
-        series.append(charts.Series(label, points, color, dashed=status == states.FAILURE))
+        series.append(charts.Series(f"{queue} {outcome}", points, color, outcome == "failed"))
     svg = charts.line_chart(
         title="Tasks per minute over the last hour, by queue", minutes=minutes, series=series
     )
@@ -105,15 +86,31 @@ def recent_failures() -> list[dict[str, Any]]:
     return failures
 
 
-def periodic_tasks(*, now: datetime) -> list[dict[str, Any]]:
-    """List periodic tasks with their last run and the next one the schedule gives."""
+def periodic_tasks() -> list[dict[str, Any]]:
+    """List periodic tasks with their last run and the next one their schedule gives.
+
+    A task that never ran, or whose due time passed (beat was down), has its next run
+    from the schedule counted from now: a daily 04:00 job says tomorrow 04:00, not "now".
+    An overdue one also says since when it is due: beat, when up, runs it at its next tick.
+    """
     rows = []
-    for task in PeriodicTask.objects.order_by("name"):
-        next_run = None
+    for task in PeriodicTask.objects.select_related(
+        "interval", "crontab", "solar", "clocked"
+    ).order_by("name"):
+        next_run = due_since = None
         if task.enabled:
             try:
-                remaining = task.schedule.remaining_estimate(task.last_run_at or now)
-                next_run = max(now, now + remaining) if task.last_run_at else now
+                schedule = task.schedule
+                if task.last_run_at:
+                    remaining = schedule.remaining_estimate(task.last_run_at)
+                    if remaining > timedelta(0):
+                        next_run = schedule.now() + remaining
+                    else:
+                        due_since = schedule.now() + remaining
+                if next_run is None:
+                    next_run = schedule.now() + schedule.remaining_estimate(schedule.now())
+                # Counted on the schedule's clock, which moved on a few microseconds.
+                next_run = (next_run + timedelta(microseconds=500_000)).replace(microsecond=0)
             except Exception:
                 logger.warning("cannot compute the next run of %s", task.name, exc_info=True)
         rows.append(
@@ -123,6 +120,7 @@ def periodic_tasks(*, now: datetime) -> list[dict[str, Any]]:
                 "enabled": task.enabled,
                 "last_run_at": task.last_run_at,
                 "next_run": next_run,
+                "due_since": due_since,
                 "admin_url": reverse(
                     "admin:django_celery_beat_periodictask_change", args=[task.pk]
                 ),
@@ -150,15 +148,66 @@ def workers(app: Celery, *, timeout: float) -> list[dict[str, Any]]:
     ]
 
 
-def snapshot(app: Celery, *, worker_timeout: float) -> dict[str, Any]:
-    """Gather everything the dashboard shows."""
+def queues(app: Celery, *, workers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Give each declared queue its depth and consumers.
+
+    RabbitMQ counts a queue's consumers; the embedded broker (Redis) cannot, so there
+    the consumers are the workers that said they consume the queue, as /healthz counts.
+    """
+    consuming: dict[str, int] = {}
+    for worker in workers:
+        for queue in worker["queues"]:
+            consuming[queue] = consuming.get(queue, 0) + 1
+    return [
+        {
+            "name": depth.name,
+            "messages": depth.messages,
+            "consumers": depth.consumers
+            if depth.consumers is not None
+            else consuming.get(depth.name, 0),
+            "error": depth.error,
+        }
+        for depth in inspection.queue_depths(app)
+    ]
+
+
+SHARED_BROKER_KEY = "tasking:dashboard:broker"
+
+
+def broker_side(app: Celery, *, worker_timeout: float, max_age: float) -> dict[str, Any]:
+    """Workers and queues, asked at most once per ``max_age`` for every viewer.
+
+    The broadcast to the workers waits up to ``worker_timeout``: the slow part of the
+    page. Its answer is shared through the cache (tasking/shared_answers.py) and asked
+    again in the background, so no load but the first waits for it; the page says when
+    it was asked.
+    """
+
+    def ask() -> dict[str, Any]:
+        answered = workers(app, timeout=worker_timeout)
+        return {"workers": answered, "queues": queues(app, workers=answered), "at": time.time()}
+
+    # Two broadcasts (queues, then tasks), each waiting up to the timeout.
+    return shared_answers.shared_answer(
+        SHARED_BROKER_KEY,
+        ask,
+        max_age=max_age,
+        ask_timeout=2 * worker_timeout,
+        in_background=True,
+    )
+
+
+def snapshot(app: Celery, *, worker_timeout: float, max_age: float = 0) -> dict[str, Any]:
+    """Gather everything the dashboard shows (workers and queues as of ``max_age`` ago)."""
     now = timezone.now()
+    broker = broker_side(app, worker_timeout=worker_timeout, max_age=max_age)
     return {
         "now": now,
-        "workers": workers(app, timeout=worker_timeout),
-        "queues": inspection.queue_depths(app),
+        "workers": broker["workers"],
+        "queues": broker["queues"],
+        "asked_at": datetime.fromtimestamp(broker["at"], tz=UTC),
         "chart": last_hour(app, now=now),
         "failures": recent_failures(),
-        "periodic_tasks": periodic_tasks(now=now),
+        "periodic_tasks": periodic_tasks(),
         "progress": progress.collect(),
     }

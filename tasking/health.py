@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from tasking import inspection
+from tasking import inspection, shared_answers
 
 logger = logging.getLogger(__name__)
 
@@ -124,9 +124,7 @@ def broker_checks(app: Celery, *, worker_timeout: float) -> dict[str, dict[str, 
 
 
 SHARED_ANSWER_KEY = "tasking:healthz:broker-checks"
-ASKING_KEY = "tasking:healthz:asking"
-# Seconds between two looks at the cache while another request asks the workers.
-_WAIT_STEP = 0.05
+ASKING_KEY = shared_answers.asking_key(SHARED_ANSWER_KEY)
 
 
 def _checks(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -142,42 +140,14 @@ def shared_broker_checks(
 
     Asking the workers is a broadcast that waits ``worker_timeout`` for replies: done per
     request, a few probes at once held every web thread for that long. The answer is
-    kept in the cache; one request at a time (a cache ``add``) asks again once it is
-    older than ``max_age``, and meanwhile the others take the last answer, or, when
-    there is none yet, wait for that request's. ``max_age`` 0 asks on every call.
+    shared through the cache (tasking/shared_answers.py); ``max_age`` 0 asks every time.
     """
-    if max_age <= 0:
-        return broker_checks(app, worker_timeout=worker_timeout)
-    try:
-        last = cache.get(SHARED_ANSWER_KEY)
-        if last is not None and time.time() - last["at"] < max_age:
-            return _checks(last)
-        # The key outlives a request that dies while asking, by a little.
-        if not cache.add(ASKING_KEY, True, timeout=worker_timeout + 5):
-            if last is not None:
-                return _checks(last)
-            deadline = time.monotonic() + worker_timeout + 2
-            while time.monotonic() < deadline:
-                time.sleep(_WAIT_STEP)
-                last = cache.get(SHARED_ANSWER_KEY)
-                if last is not None:
-                    return _checks(last)
-            return broker_checks(app, worker_timeout=worker_timeout)
-    except Exception as exc:
-        # No cache (the database cache while the database is down): ask directly.
-        logger.warning("healthz: the cache is unavailable (%s); asking the workers directly", exc)
-        return broker_checks(app, worker_timeout=worker_timeout)
-    try:
-        fresh = broker_checks(app, worker_timeout=worker_timeout)
-        # Kept a while past max_age, to answer callers while the next ask is under way.
-        cache.set(
-            SHARED_ANSWER_KEY,
-            {"at": time.time(), "checks": fresh},
-            timeout=max_age + worker_timeout + 30,
-        )
-    finally:
-        cache.delete(ASKING_KEY)
-    return fresh
+    return shared_answers.shared_answer(
+        SHARED_ANSWER_KEY,
+        lambda: broker_checks(app, worker_timeout=worker_timeout),
+        max_age=max_age,
+        ask_timeout=worker_timeout,
+    )
 
 
 def report(

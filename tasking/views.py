@@ -58,6 +58,10 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     if not request.user.has_perm(OPERATIONS):
         raise PermissionDenied("The Tasks dashboard needs the view_operations permission.")
-    context = dashboard.snapshot(app, worker_timeout=settings.METRICS_WORKER_TIMEOUT)
+    context = dashboard.snapshot(
+        app,
+        worker_timeout=settings.METRICS_WORKER_TIMEOUT,
+        max_age=settings.DASHBOARD_CACHE_SECONDS,
+    )
     context["refresh_seconds"] = settings.DASHBOARD_REFRESH_SECONDS
     return render(request, "tasking/dashboard.html", context)

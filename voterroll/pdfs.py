@@ -758,6 +758,11 @@ def render_door_sign(station: Station) -> tuple[bytes, int]:
 LIST_ROWS_PER_PAGE = 22
 
 
+def book_pages(voters: int, *, rows_per_page: int | None = None) -> int:
+    """The pages of a station book of ``voters`` voters: a cover and the voter pages."""
+    return 1 + len(_page_sizes(voters, rows_per_page or settings.ROLL_ROWS_PER_PAGE))
+
+
 def center_list_pages(stations: int) -> int:
     """The pages of a center list of ``stations`` stations."""
     return len(_page_sizes(stations, LIST_ROWS_PER_PAGE))

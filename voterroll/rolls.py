@@ -27,12 +27,12 @@ from typing import IO
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet, Value
+from django.db.models import Count, F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from voterroll import pdfs, stations
-from voterroll.models import Assignment, Center, RollRun, Station
+from voterroll.models import Assignment, Center, RollRun, Station, Voter
 
 logger = logging.getLogger(__name__)
 State = RollRun.State
@@ -74,6 +74,31 @@ def create_run(*, strategy: str, center_ids: list[int] | None = None) -> RollRun
     RollRun.objects.filter(id=run.id).update(output_dir=_relative(run_dir(run.id)))
     run.refresh_from_db()
     return run
+
+
+def forecast() -> dict[str, int]:
+    """Count the voters and centers a run of every center covers, and the files it makes.
+
+    One grouped count (the ``voter_center_gender`` index answers it), then the station
+    plan ``assign_stations`` follows: a book and a one-page door sign per station, a
+    station list per center, and the pages of them all.
+    """
+    counts: dict[int, dict[str, int]] = {}
+    rows = Voter.objects.values("center_id", "gender").annotate(n=Count("id")).order_by()
+    for row in rows:
+        counts.setdefault(row["center_id"], {})[row["gender"]] = row["n"]
+    voters = books = pages = 0
+    for per_gender in counts.values():
+        plan = stations.plan_center(
+            per_gender,
+            station_max=settings.ROLL_STATION_MAX,
+            unisex_threshold=settings.ROLL_UNISEX_THRESHOLD,
+        )
+        voters += sum(size for _, size in plan)
+        books += len(plan)
+        pages += sum(pdfs.book_pages(size) + 1 for _, size in plan)
+        pages += pdfs.center_list_pages(len(plan))
+    return {"voters": voters, "centers": len(counts), "stations": books, "pages": pages}
 
 
 def fail(run_id: int, reason: str) -> bool:
@@ -530,7 +555,8 @@ def running_generations() -> list[dict]:
 
     return [
         {
-            "label": f"Roll run {run.pk} ({run.get_strategy_display()})",
+            # The strategy's label has brackets of its own: "per station (group | chord)".
+            "label": f"Roll run {run.pk}, {run.get_strategy_display()}",
             "done": run.stations_done,
             "total": run.stations_count,
             "state": run.state,

@@ -32,6 +32,9 @@ def _progress(run: RollRun) -> dict:
         "stations_done": run.stations_done,
         "stations_total": run.stations_count,
         "pages": run.pages_count,
+        "voters": run.voters_count,
+        "centers": run.centers_count,
+        "stations": run.stations_count,
         "error": run.error,
         "zip_url": reverse("voterroll:file", args=[run.id, run.zip_file.rsplit("/", 1)[-1]])
         if run.zip_file
@@ -57,7 +60,11 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "voterroll/index.html",
-        {"form": form, "runs": [(run, _progress(run)) for run in runs]},
+        {
+            "form": form,
+            "runs": [(run, _progress(run)) for run in runs],
+            "forecast": rolls.forecast(),
+        },
     )
 
 
@@ -76,8 +83,13 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "run": run,
             "progress": _progress(run),
             "centers": [
-                (stations[0].center, stations, f"{stations[0].center.code}/stations.pdf")
-                for stations in centers.values()
+                {
+                    "center": listed[0].center,
+                    "stations": listed,
+                    "voters": sum(station.voter_count for station in listed),
+                    "list_name": f"{listed[0].center.code}/stations.pdf",
+                }
+                for listed in centers.values()
             ],
             "phases": run.phase_seconds(),
         },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -22,6 +23,22 @@ def run(redis_server: None) -> str:
     yield name
     for key in client.scan_iter(f"{name}*"):
         client.delete(key)
+
+
+@pytest.fixture
+def fresh_dashboard():
+    """No shared worker answer, and no counter snapshot, left by an earlier test."""
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from tasking import dashboard, throughput
+
+    minutes = throughput.chart_minutes(
+        timezone.now() + timedelta(minutes=5), 2 * dashboard.CHART_MINUTES
+    )
+    cache.delete_many(
+        [dashboard.SHARED_BROKER_KEY, *(throughput.minute_key(minute) for minute in minutes)]
+    )
 
 
 @pytest.fixture

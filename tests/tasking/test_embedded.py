@@ -248,7 +248,13 @@ class Stack:
 
     def kill(self) -> None:
         if self.process.poll() is None:
+            # honcho and each Procfile process lead groups of their own: a test that
+            # failed before its Ctrl-C would leave them running.
+            descendants = psutil.Process(self.process.pid).children(recursive=True)
             os.killpg(self.process.pid, signal.SIGKILL)
+            for process in descendants:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
             self.process.wait()
 
 
@@ -286,6 +292,8 @@ def test_make_run_starts_the_embedded_redis_first_and_stops_it_last(stacks, embe
     output = stack.output
 
     assert status == 200, f"{body}\n{output}"
+    # WEB_BIND (a free port here) is where the stack listens and what it says to open.
+    assert f"Open http://127.0.0.1:{stack.port}/ " in output, output
     assert body["checks"]["broker"]["detail"].startswith("embedded Redis"), body
     assert output.index("embedded Redis 6.2") < output.index("web.1 started")
     shutdown = output[output.index("SIGINT received") :]
@@ -295,6 +303,8 @@ def test_make_run_starts_the_embedded_redis_first_and_stops_it_last(stacks, embe
         line for line in shutdown.splitlines() if re.search(r"ERROR|CRITICAL|Traceback", line)
     ]
     assert not errors, shutdown
+    # Every process stopped on the SIGTERM within honcho's grace period (KILL_WAIT).
+    assert "sending SIGKILL" not in shutdown, shutdown
     assert not embedded_data.server.socket.exists(), "the server is still running"
     log = (embedded_data.data_dir / "redis" / "redis.log").read_text()
     assert "ready to exit" in log

@@ -21,3 +21,27 @@ def test_generate_roll_waits_with_a_progress_bar_and_prints_a_summary(seeded):
     assert f"stations         {run.stations_count}" in text
     assert "voters           1200" in text
     assert "rendering (s)" in text
+
+
+def seed(*args: str) -> tuple[str, str]:
+    """Run seed_voters with 50 voters in 2 centers; return what it wrote to stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command("seed_voters", "--voters=50", "--centers=2", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_voters_in_arabic_warns_when_the_arabic_font_is_missing(settings, tmp_path):
+    settings.ROLL_ARABIC_FONT = str(tmp_path / "no-such-font.ttf")
+
+    out, warning = seed("--locale=ar")
+
+    assert "Seeded 50 voters" in out
+    assert "Roll runs will fail" in warning and "apt-get install fonts-hosny-amiri" in warning
+    assert str(tmp_path / "no-such-font.ttf") in warning
+
+
+@pytest.mark.django_db
+def test_seed_voters_says_nothing_of_fonts_when_they_are_there():
+    assert seed("--locale=ar")[1] == ""
+    assert seed("--locale=en", "--replace")[1] == ""

@@ -41,11 +41,19 @@ def _members(run: RollRun, media: Path) -> dict[str, bytes]:
 
 @pytest.mark.usefixtures("worker")
 def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, rolls_root):
+    promised = rolls.forecast()
     run = tasks.enqueue_run(strategy="per_station")
 
     run = _wait(run)
 
     assert run.state == "done", run.error
+    # The Rolls page tells what a run will make before it starts: exactly what it made.
+    assert promised == {
+        "voters": run.voters_count,
+        "centers": run.centers_count,
+        "stations": run.stations_count,
+        "pages": run.pages_count,
+    }
     assert run.voters_count == 1200 and run.stations_done == run.stations_count
     members = _members(run, rolls_root)
     metadata = json.loads(members["metadata.json"])
@@ -345,12 +353,15 @@ def test_sweeper_runs_on_beat_every_minute(settings):
 
 @pytest.mark.django_db
 def test_running_generations_show_on_the_tasks_dashboard(admin_client):
-    running = RollRun.objects.create(state="rendering", stations_count=10, stations_done=3)
+    running = RollRun.objects.create(
+        state="rendering", stations_count=10, stations_done=3, strategy="per_station"
+    )
     RollRun.objects.create(state="done", stations_count=4, stations_done=4)
 
     page = admin_client.get("/tasks/").content.decode()
 
-    assert f"Roll run {running.pk}" in page
+    # One pair of brackets: the strategy's own.
+    assert f">Roll run {running.pk}, per station (group | chord)</a>" in page
     assert page.count("Roll run ") == 1
 
 

@@ -16,10 +16,24 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--strategy", choices=RollRun.Strategy.values, default=RollRun.Strategy.BATCHED
+            "--strategy",
+            choices=RollRun.Strategy.values,
+            default=RollRun.Strategy.BATCHED,
+            help="how the stations are spread over tasks: "
+            + "; ".join(f"{value}: {label}" for value, label in RollRun.Strategy.choices)
+            + f" (default: {RollRun.Strategy.BATCHED})",
         )
-        parser.add_argument("--wait", action="store_true", help="wait until the run ends")
-        parser.add_argument("--timeout", type=float, default=600, help="seconds to wait")
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="show a progress bar until the run ends, then a summary and the zip",
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=600,
+            help="with --wait, give up after this many seconds (default: 600)",
+        )
 
     def handle(self, *args, **options) -> None:
         if not Voter.objects.exists():
