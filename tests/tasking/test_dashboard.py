@@ -136,7 +136,9 @@ def test_next_run_comes_from_the_schedule_for_tasks_never_run_or_overdue(staff_c
     assert "overdue since" in page
 
 
-def test_without_broker_consumer_counts_the_workers_that_consume_a_queue_count(settings):
+def test_without_broker_consumer_counts_the_workers_that_consume_a_queue_count(
+    settings, redis_server
+):
     # Redis as broker (the embedded default's transport) does not count consumers.
     app = Celery("redis-broker", set_as_current=False)
     # Not broker_url: CELERY_BROKER_URL in the environment (RabbitMQ) would win over it.
@@ -182,7 +184,7 @@ def test_one_worker_inspection_serves_every_load_for_a_few_seconds(
         assert f'<td class="worker-name">{worker.hostname}</td>' in page
 
 
-def test_counts_per_minute_are_counter_increases_across_restarts_and_gaps():
+def test_counts_per_minute_are_counter_increases_across_restarts_and_gaps(redis_server):
     now = datetime(2026, 1, 1, 12, 30, 20, tzinfo=timezone.get_current_timezone())
     minutes = throughput.chart_minutes(now, 5)
     snapshots = {
