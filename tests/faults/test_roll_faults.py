@@ -96,7 +96,7 @@ def assert_only_complete_files(folder: Path) -> None:
 
 
 def record_voters(fault_row, run: RollRun, *, scenario: str, done: str, recovery_s: float):
-    folder = rolls.run_dir(run.id)
+    folder = Path(rolls.location(rolls.run_folder(run.id)))
     seen = voters_in_books(folder)
     numbers = sorted(Voter.objects.values_list("number", flat=True))
     return fault_row(
@@ -151,7 +151,7 @@ def test_a_new_worker_finishes_a_roll_whose_worker_was_sigkilled(
     assert run.state == "done", run.error
     assert run.stations_count >= 200
     assert done_at_kill < run.stations_count, "the run finished before the kill"
-    assert_only_complete_files(rolls.run_dir(run.id))
+    assert_only_complete_files(Path(rolls.location(rolls.run_folder(run.id))))
     row = record_voters(
         fault_row,
         run,
@@ -216,7 +216,7 @@ def test_a_roll_survives_ten_seconds_without_its_database(
     assert down_reports and all(down_reports), "/healthz did not report the database down"
     assert run.state == "done", run.error
     assert done_at_restart < run.stations_count, "the run finished before the outage"
-    assert_only_complete_files(rolls.run_dir(run.id))
+    assert_only_complete_files(Path(rolls.location(rolls.run_folder(run.id))))
     row = record_voters(
         fault_row,
         run,
