@@ -180,7 +180,10 @@ class ObjectStorage(S3Storage):
             "public_base_url": "",
             "public_endpoint_url": "",
             "connect_timeout": 5.0,
-            "read_timeout": 60.0,
+            # Seconds without a byte from a server that took the connection: a storage
+            # stopping mid-request can hold one open; 10 s lets a retry find it gone well
+            # within a thumbnail task's 20 s soft limit.
+            "read_timeout": 10.0,
             "max_attempts": 3,
         }
 

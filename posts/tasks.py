@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.utils.time import get_exponential_backoff_interval
@@ -13,8 +14,9 @@ from tasking.base import task
 
 logger = logging.getLogger(__name__)
 
-# 6 retries 2 s apart, doubling up to 10 minutes: about 20 minutes in all, enough to
-# ride out a remounted volume, short enough that an author sees the failure the same day.
+# 6 retries 2 s apart, doubling (2, 4 ... 64 s, at least half of each waited): one to two
+# minutes in all, enough to ride out a remounted volume or a restarted object storage,
+# short enough that an author soon sees the failure.
 STORAGE_RETRIES = 6
 RETRY_BACKOFF_FACTOR = 2
 RETRY_BACKOFF_MAX = 600
@@ -23,13 +25,18 @@ TOO_LONG = "Making the thumbnails took too long. Try a smaller image."
 
 
 def _backoff(task) -> float:
-    """Seconds before the next try: exponential, with full jitter (Celery's formula)."""
-    return get_exponential_backoff_interval(
+    """Seconds before the next try: exponential with equal jitter, as tweets retry.
+
+    Half of each step is fixed: full jitter let six tries all come within half a
+    minute, so a storage down for that long failed posts it should have waited out.
+    """
+    step = get_exponential_backoff_interval(
         factor=task.retry_backoff,
         retries=task.request.retries,
         maximum=task.retry_backoff_max,
-        full_jitter=True,
+        full_jitter=False,
     )
+    return step / 2 + random.uniform(0, step / 2)  # noqa: S311 - jitter, not secrecy
 
 
 def record_killed(exc: BaseException, post_id: int, *args, **kwargs) -> None:

@@ -58,6 +58,36 @@ def own_rabbitmq() -> Iterator[OwnRabbitMQ]:
 
 
 @pytest.fixture(scope="session")
+def own_seaweedfs() -> Iterator[Any]:
+    """A SeaweedFS the scenarios may stop and restart (data kept); deleted at the end."""
+    from tests.seaweedfs import OwnSeaweedFS
+
+    server = OwnSeaweedFS()
+    try:
+        server.start()
+        server.create_buckets()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def own_s3(settings: Any, own_seaweedfs: Any) -> dict[str, str]:
+    """This process's storages on the suite's SeaweedFS, under prefixes of the scenario's
+    own; returns the variables that put a worker's files there too."""
+    from filestore.configuration import from_environment
+
+    test = f"t-{uuid.uuid4().hex[:10]}"
+    env = own_seaweedfs.environment(
+        media=f"{test}/media", uploads=f"{test}/uploads", rolls=f"{test}/rolls"
+    )
+    storages, media_url = from_environment(env)
+    settings.STORAGES = {**storages, "staticfiles": settings.STORAGES["staticfiles"]}
+    settings.MEDIA_URL = media_url
+    return env
+
+
+@pytest.fixture(scope="session")
 def own_redis() -> Iterator[OwnRedis]:
     """A Redis server for the whole suite; deleted at the end."""
     server = OwnRedis()

@@ -70,13 +70,20 @@ def wait_for_end(run: RollRun, timeout: float = ROLL_TIMEOUT) -> None:
         time.sleep(0.2)
 
 
-def voters_in_books(folder: Path) -> Counter:
-    """How many times each voter number is printed across the run's station books."""
+def voters_in_books(run: RollRun) -> Counter:
+    """How many times each voter number is printed across the run's station books, read
+    from the rolls storage (local folders or object storage)."""
     numbers = set(Voter.objects.values_list("number", flat=True))
+    storage, folder = rolls.storage(), rolls.run_folder(run.id)
     seen: Counter = Counter()
-    for book in folder.glob("*/station-*.pdf"):
-        for page in PdfReader(io.BytesIO(book.read_bytes())).pages[1:]:
-            seen.update(word for word in page.extract_text().split() if word in numbers)
+    for center in storage.listdir(folder)[0]:
+        for name in storage.listdir(f"{folder}/{center}")[1]:
+            if not (name.startswith("station-") and name.endswith(".pdf")):
+                continue
+            with storage.open(f"{folder}/{center}/{name}") as book:
+                pages = PdfReader(io.BytesIO(book.read())).pages
+            for page in pages[1:]:
+                seen.update(word for word in page.extract_text().split() if word in numbers)
     return seen
 
 
@@ -96,8 +103,7 @@ def assert_only_complete_files(folder: Path) -> None:
 
 
 def record_voters(fault_row, run: RollRun, *, scenario: str, done: str, recovery_s: float):
-    folder = Path(rolls.location(rolls.run_folder(run.id)))
-    seen = voters_in_books(folder)
+    seen = voters_in_books(run)
     numbers = sorted(Voter.objects.values_list("number", flat=True))
     return fault_row(
         scenario=scenario,
