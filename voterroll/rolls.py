@@ -16,6 +16,7 @@ import os
 import tempfile
 import time
 import zipfile
+from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from operator import attrgetter
@@ -34,10 +35,6 @@ from voterroll.models import Assignment, Center, RollRun, Station
 
 logger = logging.getLogger(__name__)
 State = RollRun.State
-
-
-# Bytes read at a time when a stored file is copied into the zip.
-COPY_CHUNK = 1024 * 1024
 
 
 def storage() -> Storage:
@@ -167,6 +164,8 @@ def render_batch(run_id: int, station_ids: list[int]) -> dict:
     return {"stations": len(drawn), "pages": sum(done["pages"] for done in drawn)}
 
 
+# Bytes of drawn PDFs held at most before they are saved: a bound on a batch's memory.
+SAVE_BYTES = 8 * 1024 * 1024
 # Seconds between a batch's looks at whether its run was cancelled, at station boundaries.
 CANCEL_CHECK_SECONDS = 0.25
 
@@ -189,6 +188,9 @@ def render_stations(station_ids: list[int]) -> list[dict]:
     voters = Assignment.objects.book_rows_of(station_ids)
     centers = _listed_centers(run.id, [s.center_id for s in stations if s.number == 1])
     drawn: list[Station] = []
+    # A batch's files are saved together: parallel PUTs on object storage, where one
+    # after the other each would wait out a round trip; SAVE_BYTES bounds the memory.
+    pending: dict[str, bytes] = {}
     checked = time.monotonic()
     for station in stations:
         # The station boundary: a run cancelled meanwhile stops the batch here.
@@ -199,15 +201,20 @@ def render_stations(station_ids: list[int]) -> list[dict]:
         folder = f"{run_folder(run.id)}/{station.center.code}"
         book, pages = pdfs.render_station_book(station, voters.get(station.id, []))
         station.book_file = f"{folder}/station-{station.number:03d}.pdf"
-        station.bytes, station.sha256 = write_file(station.book_file, book)
-        door, _ = pdfs.render_door_sign(station)
         station.door_file = f"{folder}/door-{station.number:03d}.pdf"
-        write_file(station.door_file, door)
+        pending[station.book_file] = book
+        pending[station.door_file] = pdfs.render_door_sign(station)[0]
         if station.number == 1:
             listing, _ = pdfs.render_center_list(station.center, centers[station.center_id])
-            write_file(f"{folder}/stations.pdf", listing)
+            pending[f"{folder}/stations.pdf"] = listing
         station.pages = pages
+        station.bytes, station.sha256 = len(book), hashlib.sha256(book).hexdigest()
         drawn.append(station)
+        if sum(map(len, pending.values())) >= SAVE_BYTES:
+            storage().save_many(pending)
+            pending.clear()
+    if pending:
+        storage().save_many(pending)
     if not _record_drawn(run.id, drawn):
         # Cancelled while drawing: cancel already deleted the run's files, and this batch
         # may have written some since. Every task of the run that sees the cancellation
@@ -384,13 +391,6 @@ def _zip_entry(archive: zipfile.ZipFile, name: str, chunks: Iterable[bytes], sta
     return {"bytes": size, "sha256": digest.hexdigest()}
 
 
-def _stored_chunks(name: str) -> Iterator[bytes]:
-    """Yield a stored file's bytes a chunk at a time, as they arrive."""
-    with storage().open(name, "rb") as file:
-        while chunk := file.read(COPY_CHUNK):
-            yield chunk
-
-
 def metadata_json(header: dict, entries: Iterable[dict]) -> Iterator[bytes]:
     """Yield ``json.dumps({**header, "files": [...entries]}, indent=2)``, entry by entry.
 
@@ -413,8 +413,9 @@ def finalize(run_id: int) -> RollRun | None:
     """Write center lists, metadata.json and the zip of a fully rendered run; mark it done.
 
     The zip is streamed out as it is built (a multipart upload on object storage, an
-    unnamed file on local folders) and each stored file is streamed into it, hashed on
-    the way: neither the run nor the zip is ever held in memory or on local disk.
+    unnamed file on local folders) and the stored files go into it one after the other,
+    hashed on the way (read a few at once on object storage, to hide each request's
+    latency): neither the run nor the zip is ever held in memory or on local disk.
     Stations are read center by center, and each file's metadata goes to an unnamed
     temporary file until metadata.json is written, so memory stays flat at any size.
 
@@ -452,12 +453,20 @@ def finalize(run_id: int) -> RollRun | None:
             # Closed if finalize stops midway, so no server-side cursor outlives it.
             contextlib.closing(_stations_by_center(run_id)) as centers,
         ):
-            for center, stations in centers:
-                for entry in _center_files(center, stations):
-                    chunks = _stored_chunks(f"{folder}/{entry['path']}")
-                    entry.update(_zip_entry(archive, entry["path"], chunks, stamp))
-                    total_pages += entry["pages"]
-                    entries.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            listed: deque[dict] = deque()
+
+            def names() -> Iterator[str]:
+                # Read ahead by read_many: the entries wait in ``listed`` for their bytes.
+                for center, stations in centers:
+                    for entry in _center_files(center, stations):
+                        listed.append(entry)
+                        yield f"{folder}/{entry['path']}"
+
+            for data in storage().read_many(names()):
+                entry = listed.popleft()
+                entry.update(_zip_entry(archive, entry["path"], [data], stamp))
+                total_pages += entry["pages"]
+                entries.write(json.dumps(entry, ensure_ascii=False) + "\n")
             header = {
                 "run": run.id,
                 "strategy": run.strategy,
