@@ -222,41 +222,50 @@ def main() -> None:
     peaks: dict[str, dict[str, int]] = {}
     kinds = ["local", "s3"] if options.s3 else ["local"]
     seaweedfs = _seaweedfs() if options.s3 else None
-    for kind in kinds:
-        env = seaweedfs.environment() if kind == "s3" else {}
-        peaks[kind] = {"main": 0, "child": 0}
-        with _worker(options.workers, env) as worker, _storages(env):
-            for round_number in range(1, options.rounds + 1):
-                this_round = []
+    peaks = {kind: {"main": 0, "child": 0} for kind in kinds}
+    for round_number in range(1, options.rounds + 1):
+        this_round = []
+        # Storages in turn, in alternating order: the machine's load drifts, and each
+        # round compares the two at about the same time. A worker per storage and
+        # round (settings are read once per process), warmed by one run first.
+        for kind in kinds if round_number % 2 else kinds[::-1]:
+            env = seaweedfs.environment() if seaweedfs and kind == "s3" else {}
+            with _worker(options.workers, env) as worker, _storages(env):
+                if options.s3:
+                    warm = {"main": 0, "child": 0}
+                    _run_strategy(
+                        strategies[-1], worker.pid, services, options.timeout, warm, False
+                    )
                 for strategy in strategies:
                     row, outputs[f"{strategy} ({kind})"] = _run_strategy(
                         strategy, worker.pid, services, options.timeout, peaks[kind], statements
                     )
                     this_round.append({"round": round_number, "storage": kind, **row})
-                single = next((r for r in this_round if r["strategy"] == "single"), None)
-                ideal = None
-                if not options.no_ideal and kind == "local":
-                    # The ideal of this round, drawn while the worker idles: each round's
-                    # strategies are compared with what this machine could do at that time.
-                    one_process, one_process_cpu = _draw_every_book(_last_books())
-                    ideal = one_process / options.workers
-                    ideals.append(
-                        {
-                            "round": round_number,
-                            "ideal_seconds": round(ideal, 3),
-                            "one_process_render_seconds": round(one_process, 3),
-                            "one_process_render_cpu_seconds": round(one_process_cpu, 3),
-                        }
-                    )
-                for row in this_round:
-                    row["times_ideal"] = round(row["wall_seconds"] / ideal, 2) if ideal else None
-                    row["speedup_vs_single"] = (
-                        round(single["wall_seconds"] / row["wall_seconds"], 2) if single else None
-                    )
-                rows += this_round
-            main_kib, child_kib = _peak_rss_kib(worker.pid)
-            peaks[kind]["main"] = max(peaks[kind]["main"], main_kib)
-            peaks[kind]["child"] = max(peaks[kind]["child"], child_kib)
+                main_kib, child_kib = _peak_rss_kib(worker.pid)
+                peaks[kind]["main"] = max(peaks[kind]["main"], main_kib)
+                peaks[kind]["child"] = max(peaks[kind]["child"], child_kib)
+        local = [row for row in this_round if row["storage"] == "local"]
+        single = next((r for r in local if r["strategy"] == "single"), None)
+        ideal = None
+        if not options.no_ideal:
+            # The ideal of this round, drawn while no worker runs: each round's
+            # strategies are compared with what this machine could do at that time.
+            one_process, one_process_cpu = _draw_every_book(_last_books())
+            ideal = one_process / options.workers
+            ideals.append(
+                {
+                    "round": round_number,
+                    "ideal_seconds": round(ideal, 3),
+                    "one_process_render_seconds": round(one_process, 3),
+                    "one_process_render_cpu_seconds": round(one_process_cpu, 3),
+                }
+            )
+        for row in local:
+            row["times_ideal"] = round(row["wall_seconds"] / ideal, 2) if ideal else None
+            row["speedup_vs_single"] = (
+                round(single["wall_seconds"] / row["wall_seconds"], 2) if single else None
+            )
+        rows += this_round
 
     # Same work, same output: every strategy must have written byte-identical files.
     if outputs:

@@ -250,11 +250,19 @@ class LocalStorage(FileSystemStorage):
                 writer.discard()
         return list(files)
 
-    def read_many(self, names: Iterable[str]) -> Iterator[bytes]:
-        """Yield the bytes of each named file, in order (as object storage's read_many)."""
+    def read_many(
+        self, names: Iterable[str], *, missing_ok: bool = False
+    ) -> Iterator[bytes | None]:
+        """Yield the bytes of each named file, in order; None for a missing one if
+        ``missing_ok``, else FileNotFoundError (as object storage's read_many)."""
         for name in names:
-            with self.open(name, "rb") as file:
-                yield file.read()
+            try:
+                with self.open(name, "rb") as file:
+                    yield file.read()
+            except FileNotFoundError:
+                if not missing_ok:
+                    raise
+                yield None
 
     def delete_folder(self, name: str) -> None:
         """Delete every file under the folder ``name`` (a missing folder is fine)."""

@@ -316,8 +316,11 @@ class ObjectStorage(S3Storage):
             list(pool.map(put, files.items()))
         return list(files)
 
-    def read_many(self, names: Iterable[str]) -> Iterator[bytes]:
-        """Yield the bytes of each named object, in order, fetching READ_AHEAD at once.
+    def read_many(
+        self, names: Iterable[str], *, missing_ok: bool = False
+    ) -> Iterator[bytes | None]:
+        """Yield the bytes of each named object, in order, fetching READ_AHEAD at once;
+        None for a missing one if ``missing_ok``, else FileNotFoundError.
 
         For many small files read one after the other (a roll's PDFs into its zip): a
         request's latency is hidden behind the others', and memory holds READ_AHEAD
@@ -325,13 +328,18 @@ class ObjectStorage(S3Storage):
         """
         client = self.client
 
-        def get(name: str) -> bytes:
-            with translated_errors(name):
-                found = client.get_object(Bucket=self.bucket_name, Key=self.key(name))
-                return found["Body"].read()
+        def get(name: str) -> bytes | None:
+            try:
+                with translated_errors(name):
+                    found = client.get_object(Bucket=self.bucket_name, Key=self.key(name))
+                    return found["Body"].read()
+            except FileNotFoundError:
+                if missing_ok:
+                    return None
+                raise
 
         with ThreadPoolExecutor(READ_AHEAD) as pool:
-            window: deque[Future[bytes]] = deque()
+            window: deque[Future[bytes | None]] = deque()
             for name in names:
                 window.append(pool.submit(get, name))
                 if len(window) >= READ_AHEAD:

@@ -350,15 +350,8 @@ def _center_files(center: Center, stations: list[Station]) -> Iterator[dict]:
     """Yield the metadata entry of each file of a center, its station list first.
 
     ``path`` is relative to the run's folder; ``bytes`` and ``sha256`` are left empty, to
-    be filled in while the file is zipped. The list was drawn with the center's station
-    1; it is drawn here only if missing (a station task of an older release drew none).
+    be filled in while the file is zipped.
     """
-    run_id = stations[0].run_id
-    listed = f"{center.code}/stations.pdf"
-    list_pages = pdfs.center_list_pages(len(stations))
-    if not storage().exists(f"{run_folder(run_id)}/{listed}"):
-        data, list_pages = pdfs.render_center_list(center, stations)
-        write_file(f"{run_folder(run_id)}/{listed}", data)
 
     def entry(name: str, kind: str, station: int | None, pages: int, voters: int) -> dict:
         return {
@@ -372,11 +365,21 @@ def _center_files(center: Center, stations: list[Station]) -> Iterator[dict]:
             "voters": voters,
         }
 
-    yield entry(listed, "center_list", None, list_pages, sum(s.voter_count for s in stations))
+    list_pages = pdfs.center_list_pages(len(stations))
+    voters = sum(s.voter_count for s in stations)
+    yield entry(f"{center.code}/stations.pdf", "center_list", None, list_pages, voters)
     for station in stations:
         number, voters = station.number, station.voter_count
         yield entry(station.book_name, "station_book", number, station.pages, voters)
         yield entry(station.door_name, "door_sign", number, 1, voters)
+
+
+def _missing_center_list(run_id: int, entry: dict, center: Center, stations: list) -> bytes:
+    """Draw and store a center's station list that a station task of an older release
+    did not draw (this one draws it with the center's station 1); return its bytes."""
+    data, entry["pages"] = pdfs.render_center_list(center, stations)
+    write_file(f"{run_folder(run_id)}/{entry['path']}", data)
+    return data
 
 
 def _zip_entry(archive: zipfile.ZipFile, name: str, chunks: Iterable[bytes], stamp: tuple) -> dict:
@@ -453,17 +456,21 @@ def finalize(run_id: int) -> RollRun | None:
             # Closed if finalize stops midway, so no server-side cursor outlives it.
             contextlib.closing(_stations_by_center(run_id)) as centers,
         ):
-            listed: deque[dict] = deque()
+            listed: deque[tuple[dict, Center, list[Station]]] = deque()
 
             def names() -> Iterator[str]:
                 # Read ahead by read_many: the entries wait in ``listed`` for their bytes.
                 for center, stations in centers:
                     for entry in _center_files(center, stations):
-                        listed.append(entry)
+                        listed.append((entry, center, stations))
                         yield f"{folder}/{entry['path']}"
 
-            for data in storage().read_many(names()):
-                entry = listed.popleft()
+            for data in storage().read_many(names(), missing_ok=True):
+                entry, center, stations = listed.popleft()
+                if data is None and entry["kind"] == "center_list":
+                    data = _missing_center_list(run_id, entry, center, stations)
+                elif data is None:
+                    raise FileNotFoundError(f"{folder}/{entry['path']} is missing")
                 entry.update(_zip_entry(archive, entry["path"], [data], stamp))
                 total_pages += entry["pages"]
                 entries.write(json.dumps(entry, ensure_ascii=False) + "\n")

@@ -412,3 +412,29 @@ def test_a_roll_file_is_stored_whole_from_chunks_and_measured_on_the_way(rolls_r
     assert (size, sha256) == (len(data), hashlib.sha256(data).hexdigest())
     # Written unnamed and linked when complete: no temporary file beside it.
     assert [p.name for p in (rolls_root / "5" / "C0001").iterdir()] == ["station-001.pdf"]
+
+
+def test_finalize_draws_a_center_list_an_older_station_task_did_not(seeded, rolls_root):
+    run = rolls.assign(rolls.create_run(strategy="single").id)
+    rolls.render_all(run.id)
+    lists = sorted((rolls_root / str(run.id)).glob("*/stations.pdf"))
+    drawn = {path: path.read_bytes() for path in lists}
+    lists[0].unlink()
+
+    run = rolls.finalize(run.id)
+
+    assert run.state == "done"
+    assert {path: path.read_bytes() for path in lists} == drawn
+    with zipfile.ZipFile(rolls_root / run.zip_file) as archive:
+        name = lists[0].relative_to(rolls_root / str(run.id)).as_posix()
+        assert archive.read(name) == drawn[lists[0]]
+
+
+def test_finalize_fails_on_a_missing_station_book(seeded, rolls_root):
+    run = rolls.assign(rolls.create_run(strategy="single").id)
+    rolls.render_all(run.id)
+    next((rolls_root / str(run.id)).glob("*/station-002.pdf")).unlink()
+
+    with pytest.raises(FileNotFoundError, match=r"station-002\.pdf is missing"):
+        rolls.finalize(run.id)
+    assert not (rolls_root / str(run.id) / f"roll-{run.id}.zip").exists()
