@@ -17,10 +17,10 @@ leaves out (station queries, result rows, the chord's votes, door signs, the bro
 and, a few percent, this script's polling. Then it times the old renderer (a Platypus
 table per page, kept in bench/old_station_book.py) against the new one on the same
 stations, in CPU per page. ``--statements`` adds each run's costliest SQL statements
-from pg_stat_statements, on a server that preloads it. ``--s3`` runs every
-strategy again with the rolls on object storage (a private SeaweedFS started for the
-run, its own worker), checks both wrote the same files, and prints S3 / local. Prints
-tables and writes ``bench/results/rollgen-<voters>[-ar][-s3].json``.
+from pg_stat_statements, on a server that preloads it. ``--storages local,s3``
+runs every strategy on both storages (the rolls on a private SeaweedFS started for the
+run, a worker of its own), checks both wrote the same files, and prints S3 / local.
+Prints tables and writes ``bench/results/rollgen-<voters>[-ar][-s3].json``.
 """
 
 from __future__ import annotations
@@ -156,10 +156,10 @@ def main() -> None:
         help="skip timing the old renderer against the new one",
     )
     parser.add_argument(
-        "--s3",
-        action="store_true",
-        help="run every strategy again with the rolls on object storage (a private "
-        "SeaweedFS, started for the run) and print S3 / local",
+        "--storages",
+        default="local",
+        help="comma-separated: local, s3 (the rolls on a private SeaweedFS started for the "
+        "run); with both, every strategy runs on each and S3 / local is printed",
     )
     parser.add_argument(
         "--statements",
@@ -220,18 +220,20 @@ def main() -> None:
     ideals: list[dict] = []
     outputs: dict[str, dict[str, str]] = {}
     peaks: dict[str, dict[str, int]] = {}
-    kinds = ["local", "s3"] if options.s3 else ["local"]
-    seaweedfs = _seaweedfs() if options.s3 else None
+    kinds = [kind for kind in ("local", "s3") if kind in options.storages.split(",")]
+    if not kinds:
+        sys.exit("--storages takes local, s3 or both")
+    seaweedfs = _seaweedfs() if "s3" in kinds else None
     peaks = {kind: {"main": 0, "child": 0} for kind in kinds}
     for round_number in range(1, options.rounds + 1):
         this_round = []
         # Storages in turn, in alternating order: the machine's load drifts, and each
         # round compares the two at about the same time. A worker per storage and
-        # round (settings are read once per process), warmed by one run first.
+        # round (settings are read once per process), warmed by one run when compared.
         for kind in kinds if round_number % 2 else kinds[::-1]:
             env = seaweedfs.environment() if seaweedfs and kind == "s3" else {}
             with _worker(options.workers, env) as worker, _storages(env):
-                if options.s3:
+                if len(kinds) > 1:
                     warm = {"main": 0, "child": 0}
                     _run_strategy(
                         strategies[-1], worker.pid, services, options.timeout, warm, False
@@ -244,7 +246,7 @@ def main() -> None:
                 main_kib, child_kib = _peak_rss_kib(worker.pid)
                 peaks[kind]["main"] = max(peaks[kind]["main"], main_kib)
                 peaks[kind]["child"] = max(peaks[kind]["child"], child_kib)
-        local = [row for row in this_round if row["storage"] == "local"]
+        local = [row for row in this_round if row["storage"] == kinds[0]]
         single = next((r for r in local if r["strategy"] == "single"), None)
         ideal = None
         if not options.no_ideal:
@@ -277,8 +279,8 @@ def main() -> None:
     books = _last_books()
     renderers = [] if options.no_renderers else _compare_renderers(books, rounds=3)
 
-    local_rows = [row for row in rows if row["storage"] == "local"]
-    _print_table(options, centers, len(books), seed_seconds, local_rows, ideals)
+    first_rows = [row for row in rows if row["storage"] == kinds[0]]
+    _print_table(options, centers, len(books), seed_seconds, first_rows, ideals)
     if len(outputs) > 1:
         print(f"every strategy wrote the same {len(first)} files, byte for byte (sha256 compared)")
     for kind, peak in peaks.items():
@@ -287,7 +289,7 @@ def main() -> None:
             f"largest pool child {peak['child'] / 1024:.0f} MiB "
             f"(ROLL_TASK_VOTERS={settings.ROLL_TASK_VOTERS})"
         )
-    if options.s3:
+    if len(kinds) > 1:
         _print_storage_ratios(rows)
     if renderers:
         _print_renderers(renderers)
@@ -297,7 +299,7 @@ def main() -> None:
     results.write(
         f"rollgen-{options.voters}"
         + ("" if options.locale == "en" else f"-{options.locale}")
-        + ("-s3" if options.s3 else ""),
+        + "".join(f"-{kind}" for kind in kinds if kind != "local"),
         {
             "voters": options.voters,
             "centers": centers,
@@ -309,8 +311,8 @@ def main() -> None:
             "ideals": ideals,
             "renderers": renderers,
             "worker_peak_rss_kib": max(max(peak.values()) for peak in peaks.values()),
-            "worker_main_peak_rss_kib": peaks["local"]["main"],
-            "worker_child_peak_rss_kib": peaks["local"]["child"],
+            "worker_main_peak_rss_kib": peaks[kinds[0]]["main"],
+            "worker_child_peak_rss_kib": peaks[kinds[0]]["child"],
             "worker_peak_rss_kib_by_storage": peaks,
             "strategies": rows,
         },
