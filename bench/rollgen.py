@@ -17,8 +17,10 @@ leaves out (station queries, result rows, the chord's votes, door signs, the bro
 and, a few percent, this script's polling. Then it times the old renderer (a Platypus
 table per page, kept in bench/old_station_book.py) against the new one on the same
 stations, in CPU per page. ``--statements`` adds each run's costliest SQL statements
-from pg_stat_statements, on a server that preloads it. Prints tables and writes
-``bench/results/rollgen-<voters>[-ar].json``.
+from pg_stat_statements, on a server that preloads it. ``--storages local,s3``
+runs every strategy on both storages (the rolls on a private SeaweedFS started for the
+run, a worker of its own), checks both wrote the same files, and prints S3 / local.
+Prints tables and writes ``bench/results/rollgen-<voters>[-ar][-s3].json``.
 """
 
 from __future__ import annotations
@@ -155,6 +157,12 @@ def main() -> None:
         help="skip timing the old renderer against the new one",
     )
     parser.add_argument(
+        "--storages",
+        default="local",
+        help="comma-separated: local, s3 (the rolls on a private SeaweedFS started for the "
+        "run); with both, every strategy runs on each and S3 / local is printed",
+    )
+    parser.add_argument(
         "--statements",
         action="store_true",
         help="print each run's costliest SQL statements (needs pg_stat_statements loaded)",
@@ -212,38 +220,55 @@ def main() -> None:
     rows: list[dict] = []
     ideals: list[dict] = []
     outputs: dict[str, dict[str, str]] = {}
-    peaks = {"main": 0, "child": 0}
-    with _worker(options.workers) as worker:
-        for round_number in range(1, options.rounds + 1):
-            this_round = []
-            for strategy in strategies:
-                row, outputs[strategy] = _run_strategy(
-                    strategy, worker.pid, services, media, options.timeout, peaks, statements
-                )
-                this_round.append({"round": round_number, **row})
-            single = next((r for r in this_round if r["strategy"] == "single"), None)
-            ideal = None
-            if not options.no_ideal:
-                # The ideal of this round, drawn while the worker idles: each round's
-                # strategies are compared with what this machine could do at that time.
-                one_process, one_process_cpu = _draw_every_book(_last_books())
-                ideal = one_process / options.workers
-                ideals.append(
-                    {
-                        "round": round_number,
-                        "ideal_seconds": round(ideal, 3),
-                        "one_process_render_seconds": round(one_process, 3),
-                        "one_process_render_cpu_seconds": round(one_process_cpu, 3),
-                    }
-                )
-            for row in this_round:
-                row["times_ideal"] = round(row["wall_seconds"] / ideal, 2) if ideal else None
-                row["speedup_vs_single"] = (
-                    round(single["wall_seconds"] / row["wall_seconds"], 2) if single else None
-                )
-            rows += this_round
-        main_kib, child_kib = _peak_rss_kib(worker.pid)
-        peaks["main"], peaks["child"] = max(peaks["main"], main_kib), max(peaks["child"], child_kib)
+    peaks: dict[str, dict[str, int]] = {}
+    kinds = [kind for kind in ("local", "s3") if kind in options.storages.split(",")]
+    if not kinds:
+        sys.exit("--storages takes local, s3 or both")
+    seaweedfs = _seaweedfs() if "s3" in kinds else None
+    peaks = {kind: {"main": 0, "child": 0} for kind in kinds}
+    for round_number in range(1, options.rounds + 1):
+        this_round = []
+        # Storages in turn, in alternating order: the machine's load drifts, and each
+        # round compares the two at about the same time. A worker per storage and
+        # round (settings are read once per process), warmed by one run when compared.
+        for kind in kinds if round_number % 2 else kinds[::-1]:
+            env = seaweedfs.environment() if seaweedfs and kind == "s3" else {}
+            with _worker(options.workers, env) as worker, _storages(env):
+                if len(kinds) > 1:
+                    warm = {"main": 0, "child": 0}
+                    _run_strategy(
+                        strategies[-1], worker.pid, services, options.timeout, warm, False
+                    )
+                for strategy in strategies:
+                    row, outputs[f"{strategy} ({kind})"] = _run_strategy(
+                        strategy, worker.pid, services, options.timeout, peaks[kind], statements
+                    )
+                    this_round.append({"round": round_number, "storage": kind, **row})
+                main_kib, child_kib = _peak_rss_kib(worker.pid)
+                peaks[kind]["main"] = max(peaks[kind]["main"], main_kib)
+                peaks[kind]["child"] = max(peaks[kind]["child"], child_kib)
+        local = [row for row in this_round if row["storage"] == kinds[0]]
+        single = next((r for r in local if r["strategy"] == "single"), None)
+        ideal = None
+        if not options.no_ideal:
+            # The ideal of this round, drawn while no worker runs: each round's
+            # strategies are compared with what this machine could do at that time.
+            one_process, one_process_cpu = _draw_every_book(_last_books())
+            ideal = one_process / options.workers
+            ideals.append(
+                {
+                    "round": round_number,
+                    "ideal_seconds": round(ideal, 3),
+                    "one_process_render_seconds": round(one_process, 3),
+                    "one_process_render_cpu_seconds": round(one_process_cpu, 3),
+                }
+            )
+        for row in local:
+            row["times_ideal"] = round(row["wall_seconds"] / ideal, 2) if ideal else None
+            row["speedup_vs_single"] = (
+                round(single["wall_seconds"] / row["wall_seconds"], 2) if single else None
+            )
+        rows += this_round
 
     # Same work, same output: every strategy must have written byte-identical files.
     if outputs:
@@ -255,21 +280,27 @@ def main() -> None:
     books = _last_books()
     renderers = [] if options.no_renderers else _compare_renderers(books, rounds=3)
 
-    _print_table(options, centers, len(books), seed_seconds, rows, ideals)
+    first_rows = [row for row in rows if row["storage"] == kinds[0]]
+    _print_table(options, centers, len(books), seed_seconds, first_rows, ideals)
     if len(outputs) > 1:
         print(f"every strategy wrote the same {len(first)} files, byte for byte (sha256 compared)")
-    if rows:
+    for kind, peak in peaks.items():
         print(
-            f"worker peak RSS: main process {peaks['main'] / 1024:.0f} MiB, largest pool child "
-            f"{peaks['child'] / 1024:.0f} MiB (ROLL_TASK_VOTERS={settings.ROLL_TASK_VOTERS})"
+            f"worker peak RSS ({kind} storage): main process {peak['main'] / 1024:.0f} MiB, "
+            f"largest pool child {peak['child'] / 1024:.0f} MiB "
+            f"(ROLL_TASK_VOTERS={settings.ROLL_TASK_VOTERS})"
         )
+    if len(kinds) > 1:
+        _print_storage_ratios(rows)
     if renderers:
         _print_renderers(renderers)
     if statements:
         _print_statements(rows)
 
     results.write(
-        f"rollgen-{options.voters}" + ("" if options.locale == "en" else f"-{options.locale}"),
+        f"rollgen-{options.voters}"
+        + ("" if options.locale == "en" else f"-{options.locale}")
+        + "".join(f"-{kind}" for kind in kinds if kind != "local"),
         {
             "voters": options.voters,
             "centers": centers,
@@ -280,18 +311,67 @@ def main() -> None:
             "seed_seconds": round(seed_seconds, 3),
             "ideals": ideals,
             "renderers": renderers,
-            "worker_peak_rss_kib": max(peaks.values()),
-            "worker_main_peak_rss_kib": peaks["main"],
-            "worker_child_peak_rss_kib": peaks["child"],
+            "worker_peak_rss_kib": max(max(peak.values()) for peak in peaks.values()),
+            "worker_main_peak_rss_kib": peaks[kinds[0]]["main"],
+            "worker_child_peak_rss_kib": peaks[kinds[0]]["child"],
+            "worker_peak_rss_kib_by_storage": peaks,
             "strategies": rows,
         },
     )
 
 
+def _seaweedfs():
+    """A private SeaweedFS with the project's buckets, removed when the script ends."""
+    from tests.seaweedfs import OwnSeaweedFS
+
+    server = OwnSeaweedFS()
+    atexit.register(server.remove)
+    server.start()
+    server.create_buckets()
+    return server
+
+
 @contextlib.contextmanager
-def _worker(processes: int):
-    """Start bin/worker with ``processes`` prefork children on the bench's vhost; stop it
-    on the way out."""
+def _storages(env: dict[str, str]):
+    """This process's storages as the worker's: object storage when ``env`` names one."""
+    if not env:
+        yield
+        return
+    from django.conf import settings
+    from django.test import override_settings
+
+    from filestore.configuration import from_environment
+
+    storages, media_url = from_environment(env)
+    with override_settings(
+        STORAGES={**storages, "staticfiles": settings.STORAGES["staticfiles"]}, MEDIA_URL=media_url
+    ):
+        yield
+
+
+def _print_storage_ratios(rows: list[dict]) -> None:
+    """Each strategy's wall time and largest pool child on S3 against local folders."""
+    print("\nrolls on object storage (SeaweedFS) against local folders, medians:")
+    print(f"{'strategy':<12} {'local s':>8} {'s3 s':>8} {'s3/local':>9} (target <= 1.25)")
+    for strategy in dict.fromkeys(row["strategy"] for row in rows):
+        walls = {
+            kind: statistics.median(
+                r["wall_seconds"]
+                for r in rows
+                if r["strategy"] == strategy and r["storage"] == kind
+            )
+            for kind in ("local", "s3")
+        }
+        print(
+            f"{strategy:<12} {walls['local']:>8.2f} {walls['s3']:>8.2f} "
+            f"{walls['s3'] / walls['local']:>9.2f}"
+        )
+
+
+@contextlib.contextmanager
+def _worker(processes: int, env: dict[str, str]):
+    """Start bin/worker with ``processes`` prefork children on the bench's vhost, with
+    ``env`` on top (object storage's variables); stop it on the way out."""
     log = tempfile.NamedTemporaryFile("w+", prefix="rollgen-worker-", suffix=".log")  # noqa: SIM115
     name = f"bench-{uuid.uuid4().hex[:6]}"
     worker = subprocess.Popen(
@@ -299,6 +379,7 @@ def _worker(processes: int):
         cwd=ROOT,
         env={
             **os.environ,
+            **env,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
             "WORKER_NAME": name,
             "WORKER_CONCURRENCY": str(processes),
@@ -336,7 +417,6 @@ def _run_strategy(
     strategy: str,
     worker_pid: int,
     services: dict[str, list[int]],
-    media: Path,
     timeout: float,
     peaks: dict[str, int],
     statements: bool,
@@ -344,7 +424,7 @@ def _run_strategy(
     """Run one roll from "run started" to "zip ready"; return its row and files' hashes."""
     from django_celery_results.models import TaskResult
 
-    from voterroll import tasks
+    from voterroll import rolls, tasks
     from voterroll.models import RollRun
 
     before = TaskResult.objects.count()
@@ -379,7 +459,8 @@ def _run_strategy(
     cpu_after = _cpu_seconds(worker_pid, _current(services))
     cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
     phases = run.phase_seconds()
-    metadata = json.loads((media / run.metadata_file).read_text())
+    with rolls.storage().open(run.metadata_file) as stored:
+        metadata = json.load(stored)
     row = {
         "strategy": strategy,
         "wall_seconds": round(wall, 3),

@@ -16,7 +16,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -252,6 +252,20 @@ class LocalStorage(FileSystemStorage):
             for writer in writers:
                 writer.discard()
         return list(files)
+
+    def read_many(
+        self, names: Iterable[str], *, missing_ok: bool = False
+    ) -> Iterator[bytes | None]:
+        """Yield the bytes of each named file, in order; None for a missing one if
+        ``missing_ok``, else FileNotFoundError (as object storage's read_many)."""
+        for name in names:
+            try:
+                with self.open(name, "rb") as file:
+                    yield file.read()
+            except FileNotFoundError:
+                if not missing_ok:
+                    raise
+                yield None
 
     def delete_folder(self, name: str) -> None:
         """Delete every file under the folder ``name`` (a missing folder is fine)."""

@@ -38,7 +38,8 @@ def private_file_response(
     else:
         try:
             file = storage.open(name, "rb")
-        except FileNotFoundError:
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            # A folder, or a name under a file: no file of that name either.
             raise Http404("No such file.") from None
         response = FileResponse(file, as_attachment=as_attachment, filename=filename)
         if "Content-Length" not in response and file.size is not None:

@@ -13,8 +13,9 @@ from tasking.base import task
 
 logger = logging.getLogger(__name__)
 
-# 6 retries 2 s apart, doubling up to 10 minutes: about 20 minutes in all, enough to
-# ride out a remounted volume, short enough that an author sees the failure the same day.
+# 6 retries 2 s apart, doubling (2, 4 ... 64 s, at least half of each waited): one to two
+# minutes in all, enough to ride out a remounted volume or a restarted object storage,
+# short enough that an author soon sees the failure.
 STORAGE_RETRIES = 6
 RETRY_BACKOFF_FACTOR = 2
 RETRY_BACKOFF_MAX = 600

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +17,11 @@ from posts.forms import UserPostForm
 from posts.models import UserPost
 from posts.tasks import generate_thumbnails
 
+logger = logging.getLogger(__name__)
+
+STORAGE_DOWN = (
+    "The file storage is not answering, so your image was not saved. Try again in a minute."
+)
 # 12: four rows of three cards on a desktop screen.
 POSTS_PER_PAGE = 12
 
@@ -54,13 +61,22 @@ def create(request: HttpRequest) -> HttpResponse:
     data, files = (request.POST, request.FILES) if posted else (None, None)
     cut_off = uploads.cut_off_at(request)
     form = UserPostForm(data, files, cut_off_at=cut_off)
+    status = 200
     if posted and form.is_valid():
         post = form.save(commit=False)
         post.author = request.user
-        post.save()
-        return redirect(post)
+        try:
+            # Stores the original first: the row is only written once the file is saved.
+            # A savepoint of its own, so a failure leaves any caller's transaction usable.
+            with transaction.atomic():
+                post.save()
+            return redirect(post)
+        except OSError:
+            logger.exception("upload by user %s: the file storage failed", request.user.pk)
+            form.add_error(None, STORAGE_DOWN)
+            status = 503
     # 413 Content Too Large when the body was cut off at the limit.
-    status = 413 if cut_off else 200
+    status = 413 if cut_off else status
     return render(
         request, "posts/create.html", {"form": form, "limits": _upload_limits()}, status=status
     )

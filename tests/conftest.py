@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import celery.contrib.testing.tasks  # noqa: F401 - registers celery.ping for start_worker
 import pytest
+from celery.app.routes import Router, prepare
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 from django.db import connection
@@ -191,3 +192,12 @@ def browser_page():
         page.console_errors = errors  # type: ignore[attr-defined]
         yield page
         browser.close()
+
+
+@pytest.fixture
+def images_queue(monkeypatch) -> str:
+    """Route posts' tasks to a queue of this test's own, so only its worker takes them."""
+    queue = f"images-{uuid.uuid4().hex[:8]}"
+    routes = {**app.conf.task_routes, "posts.*": {"queue": queue}}
+    monkeypatch.setattr(app.amqp, "router", Router(prepare(routes), app.amqp.queues, True, app=app))
+    return queue

@@ -67,10 +67,15 @@ def _stop(proc: subprocess.Popen, timeout: float = 20) -> None:
 
 @contextmanager
 def worker_process(
-    env: dict[str, str], *, args: tuple[str, ...] = (), ready_timeout: float = 60
+    env: dict[str, str],
+    *,
+    args: tuple[str, ...] = (),
+    ready_timeout: float = 60,
+    cwd: Path = ROOT,
 ) -> Iterator[str]:
     """Run ``bin/worker --include tests.tasks`` and yield its node name once it is ready.
 
+    ``cwd`` elsewhere than the project (a host of its own) needs PYTHONPATH in ``env``.
     Readiness is read from the worker's own log line, which works on every broker
     (a remote-control ping would go through this process's app and its broker).
     """
@@ -79,7 +84,7 @@ def worker_process(
     log = tempfile.NamedTemporaryFile("w+", prefix=f"{name}-", suffix=".log")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(ROOT / "bin" / "worker"), "--include", "tests.tasks", *args],
-        cwd=ROOT,
+        cwd=cwd,
         env={**env, "WORKER_NAME": name},
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -100,13 +105,22 @@ def worker_process(
 
 
 @contextmanager
-def web_process(env: dict[str, str], timeout: float = 60) -> Iterator[str]:
-    """Run ``gunicorn project.wsgi`` (as the Procfile does) and yield its base URL."""
+def web_process(env: dict[str, str], timeout: float = 60, *, cwd: Path = ROOT) -> Iterator[str]:
+    """Run ``gunicorn project.wsgi`` (as the Procfile does) and yield its base URL.
+
+    ``cwd`` elsewhere than the project (a host of its own) needs PYTHONPATH in ``env``.
+    """
     port = free_port()
     env = {**env, "WEB_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "project.wsgi"],
-        cwd=ROOT,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            # gunicorn looks for its settings in the cwd only.
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
+            "project.wsgi",
+        ],
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

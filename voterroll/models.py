@@ -99,7 +99,8 @@ class RollRun(models.Model):
     finalize_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
-    # Relative to ROLLS_ROOT: <run id>, <run id>/metadata.json, <run id>/roll-<run id>.zip
+    # Names in the rolls storage (filestore ROLLS): <run id>, <run id>/metadata.json,
+    # <run id>/roll-<run id>.zip
     output_dir = models.CharField(max_length=200, blank=True)
     metadata_file = models.CharField(max_length=200, blank=True)
     zip_file = models.CharField(max_length=200, blank=True)

@@ -1,4 +1,4 @@
-"""Draw station books, door signs and center lists on reportlab's canvas, written atomically.
+"""Draw station books, door signs and center lists on reportlab's canvas.
 
 Drawing is pure: every ``render_*`` function takes rows already read and returns the
 PDF's bytes and page count. A book is drawn at canvas level, not with Platypus: the
@@ -14,17 +14,14 @@ same as in the register and the SMS lookup.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
 import string
-import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import arabic_reshaper
 from bidi import algorithm as bidi_algorithm
@@ -70,14 +67,6 @@ _ARABIC_WORDS = re.compile(f"{_LETTERS}(?: {_LETTERS})*")
 
 class FontMissing(Exception):
     """The Arabic font is not installed; the message says which package to install."""
-
-
-@dataclass(frozen=True)
-class WrittenFile:
-    path: Path
-    pages: int
-    bytes: int
-    sha256: str
 
 
 @dataclass(frozen=True)
@@ -797,61 +786,3 @@ def render_center_list(center: Center, stations: Sequence[Station]) -> tuple[byt
         canvas.showPage()
         start += size
     return document.finish(), len(sizes)
-
-
-def _write_unnamed(temporary: Path, chunks: Iterable[bytes | bytearray | memoryview]) -> bool:
-    """Write chunks to a file with no name, then name it ``temporary``; False if unsupported.
-
-    Until it is linked the file exists only through this process: a writer killed
-    mid-write (SIGKILL, the OOM killer) leaves nothing on disk. Linux only (O_TMPFILE).
-    Nothing is read from ``chunks`` when this returns False.
-    """
-    flag = getattr(os, "O_TMPFILE", 0)
-    if not flag or not Path("/proc/self/fd").is_dir():
-        return False
-    try:
-        fd = os.open(temporary.parent, flag | os.O_WRONLY, 0o666)
-    except OSError:  # a filesystem without O_TMPFILE support
-        return False
-    folder = os.open(temporary.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        with os.fdopen(fd, "wb", closefd=False) as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-        # A directory fd makes os.link use linkat(AT_SYMLINK_FOLLOW), which follows the
-        # /proc link to the unnamed file; plain link() would not.
-        os.link(f"/proc/self/fd/{fd}", temporary.name, dst_dir_fd=folder, follow_symlinks=True)
-    finally:
-        os.close(fd)
-        os.close(folder)
-    return True
-
-
-def write_atomically(path: Path, data: bytes | Iterable[bytes], *, pages: int) -> WrittenFile:
-    """Write data (bytes, or chunks of them) under a temporary name and rename it, so no
-    reader sees half a file; the size and sha256 are taken while writing.
-
-    The temporary name exists only between a link and a rename (see _write_unnamed), so
-    a writer killed at any moment leaves either the old file or the new one, and no
-    temporary file behind.
-    """
-    digest, size = hashlib.sha256(), 0
-
-    def measured() -> Iterator[bytes | bytearray | memoryview]:
-        nonlocal size
-        for chunk in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
-            digest.update(chunk)
-            size += len(chunk)
-            yield chunk
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        if not _write_unnamed(temporary, measured()):
-            with temporary.open("wb") as handle:
-                for chunk in measured():
-                    handle.write(chunk)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return WrittenFile(path, pages, size, digest.hexdigest())

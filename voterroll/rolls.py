@@ -13,16 +13,14 @@ import itertools
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
-import uuid
 import zipfile
+from collections import deque
 from collections.abc import Generator, Iterable, Iterator
 from datetime import timedelta
 from operator import attrgetter
-from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from celery import current_app
 from django.conf import settings
@@ -31,6 +29,9 @@ from django.db.models import Count, F, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from filestore.local import LocalStorage
+from filestore.s3 import ObjectStorage
+from filestore.storages import ROLLS, named
 from voterroll import pdfs, stations
 from voterroll.models import Assignment, Center, RollRun, Station, Voter
 
@@ -38,13 +39,42 @@ logger = logging.getLogger(__name__)
 State = RollRun.State
 
 
-def run_dir(run_id: int) -> Path:
-    """Return the folder of a run's files under ROLLS_ROOT, which no URL serves."""
-    return Path(settings.ROLLS_ROOT) / str(run_id)
+def storage() -> LocalStorage | ObjectStorage:
+    """The private storage of roll files (ROLLS: a folder or a bucket no URL serves)."""
+    return named(ROLLS)
 
 
-def _relative(path: Path) -> str:
-    return path.relative_to(settings.ROLLS_ROOT).as_posix()
+def run_folder(run_id: int) -> str:
+    """Return the storage name of a run's folder; every file of the run is under it."""
+    return str(run_id)
+
+
+def write_file(name: str, data: bytes | Iterable[bytes]) -> tuple[int, str]:
+    """Store ``data`` (bytes, or chunks of them) as ``name``; return its size and sha256.
+
+    The file appears whole or not at all: atomically linked on local folders, a single
+    PUT or a completed multipart upload on object storage.
+    """
+    chunks = cast(Iterable[bytes], [data] if isinstance(data, bytes | bytearray) else data)
+    with storage().atomic_writer(name, sha256=True) as out:
+        for chunk in chunks:
+            out.write(chunk)
+    assert out.sha256 is not None  # asked for above
+    return out.size, out.sha256
+
+
+def location(name: str) -> str:
+    """Say where a stored file is, for a person: its absolute path on local folders,
+    ``s3://bucket/key`` on object storage."""
+    rolls = storage()
+    if isinstance(rolls, ObjectStorage):  # no path on this host
+        return f"s3://{rolls.bucket_name}/{rolls.key(name)}"
+    return rolls.path(name)
+
+
+def delete_files(run_id: int) -> None:
+    """Delete every stored file of a run (a run with none is fine)."""
+    storage().delete_folder(run_folder(run_id))
 
 
 # Task ids are derived from the run, so cancel can revoke tasks it never saw sent.
@@ -71,7 +101,7 @@ def create_run(*, strategy: str, center_ids: list[int] | None = None) -> RollRun
     run = RollRun.objects.create(strategy=strategy)
     if center_ids:
         run.centers.set(center_ids)
-    RollRun.objects.filter(id=run.id).update(output_dir=_relative(run_dir(run.id)))
+    RollRun.objects.filter(id=run.id).update(output_dir=run_folder(run.id))
     run.refresh_from_db()
     return run
 
@@ -151,11 +181,6 @@ def claim_launch(run_id: int) -> bool:
     )
 
 
-def _remove(paths: list[Path]) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-
-
 def render_station(station_id: int) -> dict | None:
     """Write one station's book and door sign; return {file, pages}, or None if skipped."""
     drawn = render_stations([station_id])
@@ -168,6 +193,8 @@ def render_batch(run_id: int, station_ids: list[int]) -> dict:
     return {"stations": len(drawn), "pages": sum(done["pages"] for done in drawn)}
 
 
+# Bytes of drawn PDFs held at most before they are saved: a bound on a batch's memory.
+SAVE_BYTES = 8 * 1024 * 1024
 # Seconds between a batch's looks at whether its run was cancelled, at station boundaries.
 CANCEL_CHECK_SECONDS = 0.25
 
@@ -189,8 +216,10 @@ def render_stations(station_ids: list[int]) -> list[dict]:
     run = stations[0].run
     voters = Assignment.objects.book_rows_of(station_ids)
     centers = _listed_centers(run.id, [s.center_id for s in stations if s.number == 1])
-    written: list[Path] = []
     drawn: list[Station] = []
+    # A batch's files are saved together: parallel PUTs on object storage, where one
+    # after the other each would wait out a round trip; SAVE_BYTES bounds the memory.
+    pending: dict[str, bytes] = {}
     checked = time.monotonic()
     for station in stations:
         # The station boundary: a run cancelled meanwhile stops the batch here.
@@ -198,37 +227,28 @@ def render_stations(station_ids: list[int]) -> list[dict]:
             if not _still_rendering(run.id):
                 break
             checked = time.monotonic()
-        folder = run_dir(run.id) / station.center.code
+        folder = f"{run_folder(run.id)}/{station.center.code}"
         book, pages = pdfs.render_station_book(station, voters.get(station.id, []))
-        book_written = pdfs.write_atomically(
-            folder / f"station-{station.number:03d}.pdf", book, pages=pages
-        )
-        door, door_pages = pdfs.render_door_sign(station)
-        door_written = pdfs.write_atomically(
-            folder / f"door-{station.number:03d}.pdf", door, pages=door_pages
-        )
-        written += [book_written.path, door_written.path]
+        station.book_file = f"{folder}/station-{station.number:03d}.pdf"
+        station.door_file = f"{folder}/door-{station.number:03d}.pdf"
+        pending[station.book_file] = book
+        pending[station.door_file] = pdfs.render_door_sign(station)[0]
         if station.number == 1:
-            listing, list_pages = pdfs.render_center_list(
-                station.center, centers[station.center_id]
-            )
-            written.append(
-                pdfs.write_atomically(folder / "stations.pdf", listing, pages=list_pages).path
-            )
-        station.book_file = _relative(book_written.path)
-        station.door_file = _relative(door_written.path)
+            listing, _ = pdfs.render_center_list(station.center, centers[station.center_id])
+            pending[f"{folder}/stations.pdf"] = listing
         station.pages = pages
-        station.bytes = book_written.bytes
-        station.sha256 = book_written.sha256
+        station.bytes, station.sha256 = len(book), hashlib.sha256(book).hexdigest()
         drawn.append(station)
+        if sum(map(len, pending.values())) >= SAVE_BYTES:
+            storage().save_many(pending)
+            pending.clear()
+    if pending:
+        storage().save_many(pending)
     if not _record_drawn(run.id, drawn):
-        # Cancelled while drawing: cancel already emptied the folder; leave nothing behind,
-        # not even the folders this task's writes may have made again after cancel's rmtree.
-        _remove(written)
-        for folder in {path.parent for path in written}:
-            for empty in (folder, folder.parent):
-                with contextlib.suppress(OSError):
-                    empty.rmdir()
+        # Cancelled while drawing: cancel already deleted the run's files, and this batch
+        # may have written some since. Every task of the run that sees the cancellation
+        # deletes them again, so the last one to stop leaves nothing behind.
+        delete_files(run.id)
         return []
     return [{"file": station.book_file, "pages": station.pages} for station in drawn]
 
@@ -338,19 +358,6 @@ def render_all(run_id: int) -> int:
     return _render_in_turn(run_id, stations)
 
 
-def _hash_file(path: Path, *, copy_to: IO[bytes] | None = None) -> tuple[int, str]:
-    """Return a file's size and sha256, writing it to ``copy_to`` on the way if given."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-            if copy_to is not None:
-                copy_to.write(chunk)
-    return size, digest.hexdigest()
-
-
 def _stations_by_center(run_id: int) -> Generator[tuple[Center, list[Station]]]:
     """Yield each center of a run with its stations, reading 500 rows at a time.
 
@@ -368,22 +375,16 @@ def _stations_by_center(run_id: int) -> Generator[tuple[Center, list[Station]]]:
         yield members[0].center, members
 
 
-def _center_files(folder: Path, center: Center, stations: list[Station]) -> Iterator[dict]:
+def _center_files(center: Center, stations: list[Station]) -> Iterator[dict]:
     """Yield the metadata entry of each file of a center, its station list first.
 
-    ``bytes`` and ``sha256`` are left empty, to be filled in while the file is zipped.
-    The list was drawn with the center's station 1; it is drawn here only if missing
-    (a station task of an older release, which drew no list).
+    ``path`` is relative to the run's folder; ``bytes`` and ``sha256`` are left empty, to
+    be filled in while the file is zipped.
     """
-    listed = folder / center.code / "stations.pdf"
-    list_pages = pdfs.center_list_pages(len(stations))
-    if not listed.exists():
-        data, list_pages = pdfs.render_center_list(center, stations)
-        pdfs.write_atomically(listed, data, pages=list_pages)
 
-    def entry(path: Path, kind: str, station: int | None, pages: int, voters: int) -> dict:
+    def entry(name: str, kind: str, station: int | None, pages: int, voters: int) -> dict:
         return {
-            "path": path.relative_to(folder).as_posix(),
+            "path": name,
             "kind": kind,
             "center": center.code,
             "station": station,
@@ -393,20 +394,33 @@ def _center_files(folder: Path, center: Center, stations: list[Station]) -> Iter
             "voters": voters,
         }
 
-    yield entry(listed, "center_list", None, list_pages, sum(s.voter_count for s in stations))
-    root = Path(settings.ROLLS_ROOT)
+    list_pages = pdfs.center_list_pages(len(stations))
+    voters = sum(s.voter_count for s in stations)
+    yield entry(f"{center.code}/stations.pdf", "center_list", None, list_pages, voters)
     for station in stations:
         number, voters = station.number, station.voter_count
-        yield entry(root / station.book_file, "station_book", number, station.pages, voters)
-        yield entry(root / station.door_file, "door_sign", number, 1, voters)
+        yield entry(station.book_name, "station_book", number, station.pages, voters)
+        yield entry(station.door_name, "door_sign", number, 1, voters)
 
 
-def _zip_file(archive: zipfile.ZipFile, source: Path, name: str, stamp: tuple) -> dict:
-    """Copy a file into the zip, hashing it on the way: one read per file."""
+def _missing_center_list(run_id: int, entry: dict, center: Center, stations: list) -> bytes:
+    """Draw and store a center's station list that a station task of an older release
+    did not draw (this one draws it with the center's station 1); return its bytes."""
+    data, entry["pages"] = pdfs.render_center_list(center, stations)
+    write_file(f"{run_folder(run_id)}/{entry['path']}", data)
+    return data
+
+
+def _zip_entry(archive: zipfile.ZipFile, name: str, chunks: Iterable[bytes], stamp: tuple) -> dict:
+    """Stream chunks into the zip as ``name``, hashing them on the way; return bytes and sha256."""
+    digest, size = hashlib.sha256(), 0
     # PDFs are already compressed, so storing them is as small as deflating, and faster.
     with archive.open(zipfile.ZipInfo(name, date_time=stamp), "w") as out:
-        size, sha256 = _hash_file(source, copy_to=out)
-    return {"bytes": size, "sha256": sha256}
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    return {"bytes": size, "sha256": digest.hexdigest()}
 
 
 def metadata_json(header: dict, entries: Iterable[dict]) -> Iterator[bytes]:
@@ -430,8 +444,16 @@ def metadata_json(header: dict, entries: Iterable[dict]) -> Iterator[bytes]:
 def finalize(run_id: int) -> RollRun | None:
     """Write center lists, metadata.json and the zip of a fully rendered run; mark it done.
 
-    Memory stays flat whatever the run's size: stations are read center by center and
-    each file's metadata goes to a temporary file until metadata.json is written.
+    The zip is streamed out as it is built (a multipart upload on object storage, an
+    unnamed file on local folders) and the stored files go into it one after the other,
+    hashed on the way (read a few at once on object storage, to hide each request's
+    latency): neither the run nor the zip is ever held in memory or on local disk.
+    Stations are read center by center, and each file's metadata goes to an unnamed
+    temporary file until metadata.json is written, so memory stays flat at any size.
+
+    metadata.json is written twice: inside the zip, listing every file with its size
+    and sha256; and beside the zip, the same document with the zip's own size and sha256
+    added (``"zip"``), which a zip cannot hold about itself.
     """
     now = timezone.now()
     claimed = RollRun.objects.filter(
@@ -446,28 +468,41 @@ def finalize(run_id: int) -> RollRun | None:
     if not claimed:
         return None
     run = RollRun.objects.get(id=run_id)
-    folder = run_dir(run_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    zip_path = folder / f"roll-{run.id}.zip"
-    # A name of its own: a callback and a sweeper finalizing at once never share a file.
-    temporary = zip_path.with_name(f".{zip_path.name}.{uuid.uuid4().hex}.tmp")
+    folder = run_folder(run_id)
+    zip_name = f"roll-{run.id}.zip"
+    metadata_name = f"{folder}/metadata.json"
     # A fixed timestamp per run: the same run always zips to the same bytes.
     stamp = run.created_at.timetuple()[:6]
     total_pages = 0
-    try:
+    # Unnamed, in this host's temporary folder: nothing is left behind.
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as entries:
+        # A callback and a sweeper finalizing at once each write a zip nobody sees until
+        # it is complete; the last one to finish replaces the other's identical bytes.
         with (
-            zipfile.ZipFile(temporary, "w", zipfile.ZIP_STORED) as archive,
-            # In the run's folder, unnamed: no memory on a tmpfs /tmp, nothing left behind.
-            tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder) as entries,
+            storage().atomic_writer(f"{folder}/{zip_name}", sha256=True) as zipped,
+            # The writer cannot seek: zipfile puts each entry's sizes after its bytes.
+            zipfile.ZipFile(cast(IO[bytes], zipped), "w", zipfile.ZIP_STORED) as archive,
             # Closed if finalize stops midway, so no server-side cursor outlives it.
             contextlib.closing(_stations_by_center(run_id)) as centers,
         ):
-            for center, stations in centers:
-                for entry in _center_files(folder, center, stations):
-                    entry.update(_zip_file(archive, folder / entry["path"], entry["path"], stamp))
-                    total_pages += entry["pages"]
-                    entries.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            entries.seek(0)
+            listed: deque[tuple[dict, Center, list[Station]]] = deque()
+
+            def names() -> Iterator[str]:
+                # Read ahead by read_many: the entries wait in ``listed`` for their bytes.
+                for center, stations in centers:
+                    for entry in _center_files(center, stations):
+                        listed.append((entry, center, stations))
+                        yield f"{folder}/{entry['path']}"
+
+            for data in storage().read_many(names(), missing_ok=True):
+                entry, center, stations = listed.popleft()
+                if data is None and entry["kind"] == "center_list":
+                    data = _missing_center_list(run_id, entry, center, stations)
+                elif data is None:
+                    raise FileNotFoundError(f"{folder}/{entry['path']} is missing")
+                entry.update(_zip_entry(archive, entry["path"], [data], stamp))
+                total_pages += entry["pages"]
+                entries.write(json.dumps(entry, ensure_ascii=False) + "\n")
             header = {
                 "run": run.id,
                 "strategy": run.strategy,
@@ -477,23 +512,18 @@ def finalize(run_id: int) -> RollRun | None:
                 "voters": run.voters_count,
                 "pages": total_pages,
             }
-            metadata_path = pdfs.write_atomically(
-                folder / "metadata.json",
-                metadata_json(header, map(json.loads, entries)),
-                pages=0,
-            ).path
-            _zip_file(archive, metadata_path, "metadata.json", stamp)
-        temporary.replace(zip_path)
-    finally:
-        # Interrupted (a soft time limit, a full disk): leave no half zip behind.
-        temporary.unlink(missing_ok=True)
-    _, zip_digest = _hash_file(zip_path)
+            entries.seek(0)
+            listing = metadata_json(header, map(json.loads, entries))
+            _zip_entry(archive, "metadata.json", listing, stamp)
+        header["zip"] = {"path": zip_name, "bytes": zipped.size, "sha256": zipped.sha256}
+        entries.seek(0)
+        write_file(metadata_name, metadata_json(header, map(json.loads, entries)))
     done = RollRun.objects.filter(id=run_id, state=State.FINALIZING).update(
         state=State.DONE,
         pages_count=total_pages,
-        metadata_file=_relative(metadata_path),
-        zip_file=_relative(zip_path),
-        zip_sha256=zip_digest,
+        metadata_file=metadata_name,
+        zip_file=f"{folder}/{zip_name}",
+        zip_sha256=zipped.sha256,
         finished_at=timezone.now(),
         updated_at=timezone.now(),
     )
@@ -522,7 +552,7 @@ def cancel(run_id: int) -> bool:
     task_ids.append(finalize_task_id(run_id))
     # Waiting tasks are dropped by the workers; running ones stop at the next station.
     current_app.control.revoke(task_ids)
-    shutil.rmtree(run_dir(run_id), ignore_errors=True)
+    delete_files(run_id)
     return True
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from django.db import connection, transaction
 from faker import Faker
 
+from voterroll import rolls
 from voterroll.models import Assignment, Center, Gender, RollRun, Station, Voter
 
 LOCALES = {"en": "en_US", "ar": "ar_AA"}
@@ -124,6 +125,7 @@ def seed_voters(*, voters: int, centers: int, seed: int, locale: str, replace: b
     rng = random.Random(seed)  # noqa: S311
     fake = Faker(LOCALES[locale])
     fake.seed_instance(seed)
+    replaced_runs: list[int] = []
     with transaction.atomic():
         if Voter.objects.exists() or Center.objects.exists():
             if not replace:
@@ -131,6 +133,7 @@ def seed_voters(*, voters: int, centers: int, seed: int, locale: str, replace: b
                     "Voters already exist. Pass --replace to delete every voter, center "
                     "and roll run first."
                 )
+            replaced_runs = list(RollRun.objects.values_list("id", flat=True))
             _delete_everything()
         made = Center.objects.bulk_create(
             [
@@ -162,4 +165,7 @@ def seed_voters(*, voters: int, centers: int, seed: int, locale: str, replace: b
         if connection.vendor == "postgresql":
             # Fresh statistics, so the assignment's window query gets a good plan.
             cursor.execute(f"ANALYZE {Voter._meta.db_table}")
+    # Once the rows are gone for good: a failed seeding keeps the old runs and their files.
+    for run_id in replaced_runs:
+        rolls.delete_files(run_id)
     return voters

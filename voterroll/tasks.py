@@ -8,11 +8,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from celery import chain, chord, group
+from celery import Task, chain, chord, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 from django.db import close_old_connections, transaction
 
+from filestore.s3 import ObjectStorageError
 from tasking import backoff
 from tasking.base import task
 from tasking.results import DATABASE_DOWN
@@ -23,11 +24,14 @@ logger = logging.getLogger(__name__)
 Strategy = RollRun.Strategy
 Result = TypeVar("Result")
 
-# A database outage is not the run's fault: the task is retried with jittered backoff
-# (about 2, 4, 8 ... 60 s; ten tries ride out several minutes) instead of failing the run.
-# Every step is idempotent, so a retry after a half-done attempt is safe.
-RETRY_WHILE_DATABASE_DOWN: dict[str, Any] = {
-    "autoretry_for": DATABASE_DOWN,
+# Outages that are not the run's fault: the database, or the object storage (unreachable,
+# or answering 5xx after boto3's own retries). A missing file is no outage: it fails the run.
+OUTAGES = (*DATABASE_DOWN, ObjectStorageError)
+# The task is retried with jittered backoff (about 2, 4, 8 ... 60 s; ten tries ride out
+# several minutes) instead of failing the run. Every step is idempotent, so a retry
+# after a half-done attempt is safe.
+RETRY_DURING_OUTAGES: dict[str, Any] = {
+    "autoretry_for": OUTAGES,
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,
@@ -45,34 +49,40 @@ def _reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def _failing_run(run_id: int, step: str) -> Iterator[None]:
+def _failing_run(run_id: int, step: str, task: Task | None = None) -> Iterator[None]:
     """Fail the run, naming ``step`` and the reason, if the body raises.
 
-    Not while the database is down: the task is retried (RETRY_WHILE_DATABASE_DOWN).
+    Not during an outage (RETRY_DURING_OUTAGES retries the task), unless the
+    storage stays down through every retry of ``task``: then the run fails, naming it.
     """
     try:
         yield
     except DATABASE_DOWN:
+        raise
+    except ObjectStorageError as exc:
+        if task is None or task.request.retries < (task.max_retries or 0):
+            raise
+        rolls.fail(run_id, f"{step}: the file storage stayed unreachable ({exc})")
         raise
     except Exception as exc:
         rolls.fail(run_id, f"{step}: {_reason(exc)}")
         raise
 
 
-def _riding_out_database_outages(step: Callable[[], Result]) -> Result:
-    """Run ``step``, retrying it in place while the database is down.
+def _riding_out_outages(step: Callable[[], Result]) -> Result:
+    """Run ``step``, retrying it in place during an outage (the database, the storage).
 
     For a task called inside another one (``celery.starmap`` calls render_station per
     station in its own task): Celery's retry re-raises there instead of sending the task
     again, which would end the whole starmap and leave the run to the sweeper. Same
-    tries and backoff as RETRY_WHILE_DATABASE_DOWN.
+    tries and backoff as RETRY_DURING_OUTAGES.
     """
-    options = RETRY_WHILE_DATABASE_DOWN
+    options = RETRY_DURING_OUTAGES
     retries = 0
     while True:
         try:
             return step()
-        except DATABASE_DOWN:
+        except OUTAGES:
             if retries >= options["max_retries"]:
                 raise
             # The broken connection is closed; the next query opens a new one.
@@ -95,55 +105,57 @@ def record_killed(exc: BaseException, run_id: int, *args, **kwargs) -> None:
 
 @task(
     name="voterroll.render_station",
-    **RETRY_WHILE_DATABASE_DOWN,
+    **RETRY_DURING_OUTAGES,
     soft_time_limit=60,
     time_limit=90,
     on_killed=record_killed,
 )
 def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
     """Draw one station's book and door sign; return {file, pages}, never PDF bytes."""
-    with _failing_run(run_id, f"Station {station_id} could not be drawn"):
+    with _failing_run(run_id, f"Station {station_id} could not be drawn", render_station):
         if render_station.request.called_directly:
-            return _riding_out_database_outages(lambda: rolls.render_station(station_id))
+            return _riding_out_outages(lambda: rolls.render_station(station_id))
         return rolls.render_station(station_id)
 
 
 @task(
     name="voterroll.render_batch",
-    **RETRY_WHILE_DATABASE_DOWN,
+    **RETRY_DURING_OUTAGES,
     soft_time_limit=300,
     time_limit=360,
     on_killed=record_killed,
 )
 def render_batch(run_id: int, station_ids: list[int], **kwargs) -> dict:
     """Draw a batch of stations in turn; return {stations, pages}, never PDF bytes."""
-    with _failing_run(run_id, f"Stations {station_ids[0]}-{station_ids[-1]} could not be drawn"):
+    with _failing_run(
+        run_id, f"Stations {station_ids[0]}-{station_ids[-1]} could not be drawn", render_batch
+    ):
         return rolls.render_batch(run_id, station_ids)
 
 
 @task(
     name="voterroll.render_center",
-    **RETRY_WHILE_DATABASE_DOWN,
+    **RETRY_DURING_OUTAGES,
     soft_time_limit=600,
     time_limit=660,
     on_killed=record_killed,
 )
 def render_center(run_id: int, center_id: int, **kwargs) -> dict:
     """Draw every station of one center in turn; return {center, pages}."""
-    with _failing_run(run_id, f"Center {center_id} could not be drawn"):
+    with _failing_run(run_id, f"Center {center_id} could not be drawn", render_center):
         return rolls.render_center(run_id, center_id)
 
 
 @task(
     name="voterroll.finalize_run",
-    **RETRY_WHILE_DATABASE_DOWN,
+    **RETRY_DURING_OUTAGES,
     soft_time_limit=600,
     time_limit=660,
     on_killed=record_killed,
 )
 def finalize_run(run_id: int, **kwargs) -> dict | None:
     """Write the center lists, metadata.json and zip of a rendered run."""
-    with _failing_run(run_id, "Finalizing failed"):
+    with _failing_run(run_id, "Finalizing failed", finalize_run):
         run = rolls.finalize(run_id)
     if run is None and rolls.waiting_for_stations(run_id):
         # The chord fired early: a header task that ran twice (its worker died between
@@ -197,14 +209,14 @@ def _launch(run: RollRun) -> None:
 
 @task(
     name="voterroll.start_run",
-    **RETRY_WHILE_DATABASE_DOWN,
+    **RETRY_DURING_OUTAGES,
     soft_time_limit=1800,
     time_limit=1860,
     on_killed=record_killed,
 )
 def start_run(run_id: int, **kwargs) -> None:
     """Assign a run's stations, then render them the way its strategy says."""
-    with _failing_run(run_id, "Starting the run failed"):
+    with _failing_run(run_id, "Starting the run failed", start_run):
         run = rolls.assign(run_id)
         if run is None or run.state != RollRun.State.RENDERING:
             return

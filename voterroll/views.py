@@ -11,11 +11,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from filestore.serving import private_file_response
 from voterroll import rolls, tasks
 from voterroll.models import RollRun, Station, Voter
 
@@ -116,18 +118,28 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("voterroll:run", pk=run.id)
 
 
+# The longest name a file of a run has is far shorter; a longer one is no file's.
+NAME_LIMIT = 200
+
+
+def _file_of_run(run: RollRun, name: str) -> str:
+    """Return the storage name of a run's file ``name``; Http404 if no file can have it."""
+    parts = name.split("/")
+    if (
+        len(name) > NAME_LIMIT
+        or "\x00" in name
+        or any(not part or part.startswith(".") for part in parts)
+    ):
+        # Empty parts, "." and "..", hidden files, NUL bytes: never a file of a run.
+        raise Http404("No such file in this run.")
+    return f"{rolls.run_folder(run.id)}/{name}"
+
+
 @login_required
 @permission_required("voterroll.download_roll", raise_exception=True)
-def download(request: HttpRequest, pk: int, name: str) -> FileResponse:
-    """Send one file of a run (rolls are personal data: under ROLLS_ROOT, never /media/)."""
+def download(request: HttpRequest, pk: int, name: str) -> HttpResponseBase:
+    """Hand out one file of a run (personal data: from the private rolls storage only)."""
     run = get_object_or_404(RollRun, pk=pk)
-    folder = rolls.run_dir(run.id).resolve()
-    try:
-        path = (folder / name).resolve()
-        found = path.is_relative_to(folder) and path.is_file() and not path.name.startswith(".")
-    except (ValueError, OSError):
-        # A name no file can have: a NUL byte (ValueError), or too long for the filesystem.
-        found = False
-    if not found:
-        raise Http404("No such file in this run.")
-    return FileResponse(path.open("rb"), as_attachment=path.suffix == ".zip", filename=path.name)
+    return private_file_response(
+        rolls.storage(), _file_of_run(run, name), as_attachment=name.endswith(".zip")
+    )

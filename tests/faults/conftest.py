@@ -26,6 +26,7 @@ from tests.faults.rabbitmq import OwnRabbitMQ
 from tests.faults.redis import OwnRedis
 from tests.faults.tasks import QUEUE, effects_key
 from tests.processes import manage, project_env
+from tests.support import roll_runs
 from tests.support.faults import write_table
 from tests.support.x_api import TOKEN, FakeX
 from tests.tasking.tasks import redis
@@ -52,6 +53,36 @@ def own_rabbitmq() -> Iterator[OwnRabbitMQ]:
         yield node
     finally:
         node.remove()
+
+
+@pytest.fixture(scope="session")
+def own_seaweedfs() -> Iterator[Any]:
+    """A SeaweedFS the scenarios may stop and restart (data kept); deleted at the end."""
+    from tests.seaweedfs import OwnSeaweedFS
+
+    server = OwnSeaweedFS()
+    try:
+        server.start()
+        server.create_buckets()
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def own_s3(settings: Any, own_seaweedfs: Any) -> dict[str, str]:
+    """This process's storages on the suite's SeaweedFS, under prefixes of the scenario's
+    own; returns the variables that put a worker's files there too."""
+    from filestore.configuration import from_environment
+
+    test = f"t-{uuid.uuid4().hex[:10]}"
+    env = own_seaweedfs.environment(
+        media=f"{test}/media", uploads=f"{test}/uploads", rolls=f"{test}/rolls"
+    )
+    storages, media_url = from_environment(env)
+    settings.STORAGES = {**storages, "staticfiles": settings.STORAGES["staticfiles"]}
+    settings.MEDIA_URL = media_url
+    return env
 
 
 @pytest.fixture(scope="session")
@@ -224,3 +255,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for row in _rows:
         terminalreporter.write_line("  ".join(str(row[c]).ljust(widths[c]) for c in COLUMNS))
     terminalreporter.write_line(f"wrote {write_table(_rows)}")
+
+
+@pytest.fixture
+def roll_env(faults_env, tmp_path, settings):
+    """Workers consume the pdf queue too and write roll files under this test's folder."""
+    settings.ROLLS_ROOT = tmp_path / "rolls"
+    return {
+        **faults_env,
+        "WORKER_QUEUES": "faults,pdf",
+        "ROLLS_ROOT": str(settings.ROLLS_ROOT),
+        "ROLL_roll_runs.STATION_MAX": str(roll_runs.STATION_MAX),
+    }

@@ -91,7 +91,7 @@ def test_a_header_message_run_twice_leaves_one_finalized_run(
     recovery = time.monotonic() - started
 
     run.refresh_from_db()
-    folder = rolls.run_dir(run.id)
+    folder = settings.ROLLS_ROOT / str(run.id)
     zips = list(folder.glob("*.zip"))
     leftovers = [p for p in folder.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
     by = finalizations(run.id)

@@ -146,7 +146,7 @@ def test_a_station_pdf_delivered_twice_is_written_and_counted_once(
         wait_for_drain(own_rabbitmq.url, QUEUE)
     recovery = time.monotonic() - started
 
-    files = [p for p in rolls.run_dir(run.id).rglob("*") if p.is_file()]
+    files = [p for p in (settings.ROLLS_ROOT / str(run.id)).rglob("*") if p.is_file()]
     run.refresh_from_db()
     seen = {}
     for station in stations:
@@ -195,7 +195,7 @@ def test_a_batch_of_stations_delivered_twice_is_written_and_counted_once(
         wait_for_drain(own_rabbitmq.url, QUEUE)
     recovery = time.monotonic() - started
 
-    files = [p for p in rolls.run_dir(run.id).rglob("*") if p.is_file()]
+    files = [p for p in (settings.ROLLS_ROOT / str(run.id)).rglob("*") if p.is_file()]
     run.refresh_from_db()
     # The effect counted is the run's progress: each station must add one, once.
     drawn = [s.id for s in Station.objects.filter(run=run, rendered_at__isnull=False)]

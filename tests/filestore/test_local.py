@@ -70,6 +70,7 @@ def test_save_many_writes_every_file_and_leaves_no_temporary_file(storage, tmp_p
     assert files_in(tmp_path / "store") == sorted(files)
     for name, data in files.items():
         assert storage.open(name).read() == data
+    assert list(storage.read_many(reversed(files))) == list(reversed(files.values()))
 
 
 def test_delete_folder_removes_every_file_under_it(storage, tmp_path):

@@ -194,3 +194,15 @@ def test_an_unreachable_server_is_an_os_error_naming_the_file():
     assert isinstance(raised.value, OSError)
     with pytest.raises(OSError):
         storage.save_many({"a": b"a"})
+
+
+def test_read_many_yields_every_object_in_order_and_a_missing_one_fails(s3_storages):
+    (store, _) = s3_storages
+    rolls = store["rolls"]
+    # More than READ_AHEAD, of uneven sizes: a quick later one must not overtake.
+    files = {f"8/C0001/station-{n:03d}.pdf": bytes([n]) * (1 + 40_000 * (n % 3)) for n in range(20)}
+    rolls.save_many(files)
+
+    assert list(rolls.read_many(iter(files))) == list(files.values())
+    with pytest.raises(FileNotFoundError):
+        list(rolls.read_many(["8/C0001/station-000.pdf", "8/C0001/missing.pdf"]))

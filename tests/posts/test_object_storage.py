@@ -8,13 +8,11 @@ besides PostgreSQL, RabbitMQ and Redis.
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
 import pytest
-from celery.app.routes import Router, prepare
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -22,7 +20,6 @@ from PIL import Image
 
 from posts.models import UserPost
 from posts.tasks import generate_thumbnails
-from project.celery import app
 from tests.factories import phone_jpeg
 from tests.processes import worker_process
 from tests.seaweedfs import MEDIA_BUCKET, UPLOADS_BUCKET, fetch
@@ -30,15 +27,6 @@ from tests.seaweedfs import MEDIA_BUCKET, UPLOADS_BUCKET, fetch
 pytestmark = pytest.mark.usefixtures("media")
 
 BOXES = ["600x400", "300x300", "200x200", "100x100", "10x10", "5x5"]
-
-
-@pytest.fixture
-def images_queue(monkeypatch) -> str:
-    """Route posts' tasks to a queue of this test's own, so only its worker takes them."""
-    queue = f"images-{uuid.uuid4().hex[:8]}"
-    routes = {**app.conf.task_routes, "posts.*": {"queue": queue}}
-    monkeypatch.setattr(app.amqp, "router", Router(prepare(routes), app.amqp.queues, True, app=app))
-    return queue
 
 
 def files_under(folder: Path) -> list[str]:

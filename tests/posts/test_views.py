@@ -341,3 +341,30 @@ def test_a_failed_post_page_offers_its_author_a_retry_that_comes_back_to_it(
     client.force_login(make_user("other"))
     UserPost.objects.filter(id=post.id).update(state="ready")
     assert retry_url not in client.get(post.get_absolute_url()).content.decode()
+
+
+def test_an_upload_while_the_storage_is_down_is_refused_with_a_message_and_saves_nothing(
+    author_client, settings
+):
+    from filestore.configuration import from_environment
+    from tests.processes import free_port
+
+    # Object storage on a port nothing listens on: every request is refused.
+    storages, _ = from_environment(
+        {
+            "FILE_STORAGE": "s3",
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+            "S3_BUCKET": "backlot",
+            "S3_ACCESS_KEY_ID": "k",
+            "S3_SECRET_ACCESS_KEY": "s",
+        }
+    )
+    settings.STORAGES = {**storages, "staticfiles": settings.STORAGES["staticfiles"]}
+
+    response = upload(author_client, phone_jpeg())
+
+    assert response.status_code == 503
+    assert errors(response) == [
+        "The file storage is not answering, so your image was not saved. Try again in a minute."
+    ]
+    assert not UserPost.objects.exists()

@@ -1,6 +1,8 @@
 """generate_roll --wait on a real worker."""
 
 import io
+import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -9,7 +11,7 @@ from voterroll.models import RollRun
 
 
 @pytest.mark.usefixtures("worker")
-def test_generate_roll_waits_with_a_progress_bar_and_prints_a_summary(seeded):
+def test_generate_roll_waits_with_a_progress_bar_and_prints_a_summary(seeded, rolls_root):
     out = io.StringIO()
 
     call_command("generate_roll", strategy="per_station", wait=True, stdout=out)
@@ -21,6 +23,13 @@ def test_generate_roll_waits_with_a_progress_bar_and_prints_a_summary(seeded):
     assert f"stations         {run.stations_count}" in text
     assert "voters           1200" in text
     assert "rendering (s)" in text
+    # Where a person opens the zip: on local storage, its absolute path.
+    rows = dict(line.split(None, 1) for line in text.splitlines() if line.startswith(("zip", "do")))
+    assert rows == {
+        "zip": str(rolls_root / run.zip_file),
+        "download": f"/rolls/{run.id}/files/roll-{run.id}.zip",
+    }
+    assert Path(rows["zip"]).is_absolute() and zipfile.is_zipfile(rows["zip"])
 
 
 def seed(*args: str) -> tuple[str, str]:

@@ -1,6 +1,5 @@
 """Station books, door signs and center lists, read back with pypdf."""
 
-import hashlib
 import io
 import re
 import unicodedata
@@ -380,23 +379,3 @@ def test_arabic_door_sign_and_center_list_are_arabic():
         assert set(re.findall("[A-Za-z]+", text)) == {"C"}
     heads = {s.text: s.x for s in _shown(listing, 0) if s.text in {"المحطة", "من", "إلى"}}
     assert sorted(heads, key=heads.get, reverse=True) == ["المحطة", "من", "إلى"]
-
-
-def test_atomic_write_leaves_only_the_final_file(tmp_path):
-    written = pdfs.write_atomically(tmp_path / "a" / "book.pdf", b"%PDF-1.4 x", pages=1)
-
-    assert [p.name for p in (tmp_path / "a").iterdir()] == ["book.pdf"]
-    assert written.bytes == 10
-    assert len(written.sha256) == 64
-
-
-def test_atomic_write_takes_chunks_and_measures_what_it_wrote(tmp_path):
-    chunks = (part.encode() for part in ["%PDF-1.4 ", "é", " end"])
-
-    written = pdfs.write_atomically(tmp_path / "book.pdf", chunks, pages=1)
-
-    data = (tmp_path / "book.pdf").read_bytes()
-    assert data == "%PDF-1.4 é end".encode()
-    assert written.bytes == len(data)
-    assert written.sha256 == hashlib.sha256(data).hexdigest()
-    assert [p.name for p in tmp_path.iterdir()] == ["book.pdf"]

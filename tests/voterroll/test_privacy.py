@@ -25,7 +25,8 @@ def _finished_run() -> RollRun:
 
 def _file_names(run: RollRun) -> list[str]:
     """Every file of a run: each path its metadata.json lists, metadata.json, the zip."""
-    metadata = json.loads((rolls.run_dir(run.id) / "metadata.json").read_text())
+    with rolls.storage().open(run.metadata_file) as stored:
+        metadata = json.load(stored)
     return [entry["path"] for entry in metadata["files"]] + ["metadata.json", f"roll-{run.id}.zip"]
 
 
@@ -98,7 +99,7 @@ def test_the_migration_moves_existing_runs_out_of_media(client, settings, rolls_
     # The old layout: the run's folder under MEDIA_ROOT/rolls, paths stored with "rolls/".
     old = settings.MEDIA_ROOT / "rolls" / str(run.id)
     old.parent.mkdir(parents=True)
-    rolls.run_dir(run.id).rename(old)
+    (rolls_root / str(run.id)).rename(old)
     RollRun.objects.filter(id=run.id).update(
         output_dir=f"rolls/{run.output_dir}",
         metadata_file=f"rolls/{run.metadata_file}",
@@ -117,7 +118,7 @@ def test_the_migration_moves_existing_runs_out_of_media(client, settings, rolls_
     moved = RollRun.objects.get(id=run.id)
     assert (moved.output_dir, moved.zip_file) == (str(run.id), f"{run.id}/roll-{run.id}.zip")
     assert not (settings.MEDIA_ROOT / "rolls").exists()
-    assert sorted(_file_names_at(rolls.run_dir(run.id))) == sorted(names)
+    assert sorted(_file_names_at(rolls_root / str(run.id))) == sorted(names)
     client.force_login(make_staff("officer", "Roll officers"))
     book = Station.objects.get(id=station.id).book_name
     assert client.get(reverse("voterroll:file", args=[run.id, book])).status_code == 200

@@ -62,7 +62,12 @@ def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, roll
         assert hashlib.sha256(members[entry["path"]]).hexdigest() == entry["sha256"]
         assert len(members[entry["path"]]) == entry["bytes"]
     assert metadata["pages"] == run.pages_count == sum(f["pages"] for f in metadata["files"])
-    assert hashlib.sha256((rolls_root / run.zip_file).read_bytes()).hexdigest() == run.zip_sha256
+    zipped = (rolls_root / run.zip_file).read_bytes()
+    assert hashlib.sha256(zipped).hexdigest() == run.zip_sha256
+    # metadata.json beside the zip: the zip's listing, and the zip's own size and digest.
+    beside = json.loads((rolls_root / run.metadata_file).read_bytes())
+    zip_entry = {"path": f"roll-{run.id}.zip", "bytes": len(zipped), "sha256": run.zip_sha256}
+    assert beside == {**metadata, "zip": zip_entry}
     # Every voter of the run appears exactly once across the station books.
     seen = Counter()
     numbers = set(Voter.objects.values_list("number", flat=True))
@@ -126,18 +131,20 @@ def test_a_batch_drawn_twice_writes_the_same_files_and_counts_each_station_once(
     assert len(batch) > 1
 
     first = tasks.render_batch.delay(run.id, batch).get(timeout=30)
-    files = {p: p.read_bytes() for p in rolls.run_dir(run.id).rglob("*.pdf")}
+    files = {p: p.read_bytes() for p in (rolls_root / str(run.id)).rglob("*.pdf")}
     second = tasks.render_batch.delay(run.id, batch).get(timeout=30)
 
     assert first == second == {"stations": len(batch), "pages": first["pages"]}
-    assert {p: p.read_bytes() for p in rolls.run_dir(run.id).rglob("*.pdf")} == files
+    assert {p: p.read_bytes() for p in (rolls_root / str(run.id)).rglob("*.pdf")} == files
     run.refresh_from_db()
     assert run.stations_done == len(batch)
     drawn = Station.objects.filter(run=run, rendered_at__isnull=False)
     assert sorted(drawn.values_list("id", flat=True)) == sorted(batch)
 
 
-def test_a_batch_cancelled_midway_stops_at_the_next_station_and_leaves_nothing(seeded, monkeypatch):
+def test_a_batch_cancelled_midway_stops_at_the_next_station_and_leaves_nothing(
+    seeded, monkeypatch, rolls_root
+):
     run = rolls.assign(rolls.create_run(strategy="batched").id)
     batch = list(Station.objects.filter(run=run).values_list("id", flat=True))
     drawn = []
@@ -155,7 +162,7 @@ def test_a_batch_cancelled_midway_stops_at_the_next_station_and_leaves_nothing(s
     assert rolls.render_batch(run.id, batch) == {"stations": 0, "pages": 0}
 
     assert drawn == batch[:2]
-    assert not rolls.run_dir(run.id).exists()
+    assert not (rolls_root / str(run.id)).exists()
     run.refresh_from_db()
     assert run.state == "cancelled" and run.stations_done == 0
 
@@ -235,12 +242,12 @@ def test_cancel_stops_rendering_and_removes_partial_files(seeded, rolls_root):
     run = rolls.assign(rolls.create_run(strategy="per_station").id)
     first, second = Station.objects.filter(run=run)[:2]
     rolls.render_station(first.id)
-    assert any(rolls.run_dir(run.id).rglob("*.pdf"))
+    assert any((rolls_root / str(run.id)).rglob("*.pdf"))
 
     assert rolls.cancel(run.id)
 
     assert rolls.render_station(second.id) is None
-    assert not rolls.run_dir(run.id).exists()
+    assert not (rolls_root / str(run.id)).exists()
     run.refresh_from_db()
     assert run.state == "cancelled"
     assert rolls.finalize(run.id) is None
@@ -280,7 +287,7 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
         late_files: list[str] = []
         while time.monotonic() - cancelled < 5:
             if time.monotonic() - cancelled > 2:
-                late_files += _files_under(rolls.run_dir(run.id))
+                late_files += _files_under(rolls_root / str(run.id))
             time.sleep(0.02)
         settled = RollRun.objects.get(id=run.id).stations_done
         time.sleep(1)
@@ -289,7 +296,7 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
     assert run.stations_count > 80
     assert run.state == "cancelled" and run.finished_at
     assert late_files == []
-    assert _files_under(rolls.run_dir(run.id)) == []
+    assert _files_under(rolls_root / str(run.id)) == []
     assert not run.zip_file and not run.metadata_file
     # Only a task already drawing when the cancel came may finish its station: 2 prefork
     # children, plus the 4 threads of the session worker if an earlier test started it.
@@ -404,3 +411,41 @@ def test_metadata_is_streamed_as_the_same_json_as_one_dump(entries):
 
     dumped = json.dumps({**header, "files": entries}, indent=2, ensure_ascii=False)
     assert streamed == dumped.encode()
+
+
+def test_a_roll_file_is_stored_whole_from_chunks_and_measured_on_the_way(rolls_root):
+    chunks = (part.encode() for part in ["%PDF-1.4 ", "é", " end"])
+
+    size, sha256 = rolls.write_file("5/C0001/station-001.pdf", chunks)
+
+    data = (rolls_root / "5" / "C0001" / "station-001.pdf").read_bytes()
+    assert data == "%PDF-1.4 é end".encode()
+    assert (size, sha256) == (len(data), hashlib.sha256(data).hexdigest())
+    # Written unnamed and linked when complete: no temporary file beside it.
+    assert [p.name for p in (rolls_root / "5" / "C0001").iterdir()] == ["station-001.pdf"]
+
+
+def test_finalize_draws_a_center_list_an_older_station_task_did_not(seeded, rolls_root):
+    run = rolls.assign(rolls.create_run(strategy="single").id)
+    rolls.render_all(run.id)
+    lists = sorted((rolls_root / str(run.id)).glob("*/stations.pdf"))
+    drawn = {path: path.read_bytes() for path in lists}
+    lists[0].unlink()
+
+    run = rolls.finalize(run.id)
+
+    assert run.state == "done"
+    assert {path: path.read_bytes() for path in lists} == drawn
+    with zipfile.ZipFile(rolls_root / run.zip_file) as archive:
+        name = lists[0].relative_to(rolls_root / str(run.id)).as_posix()
+        assert archive.read(name) == drawn[lists[0]]
+
+
+def test_finalize_fails_on_a_missing_station_book(seeded, rolls_root):
+    run = rolls.assign(rolls.create_run(strategy="single").id)
+    rolls.render_all(run.id)
+    next((rolls_root / str(run.id)).glob("*/station-002.pdf")).unlink()
+
+    with pytest.raises(FileNotFoundError, match=r"station-002\.pdf is missing"):
+        rolls.finalize(run.id)
+    assert not (rolls_root / str(run.id) / f"roll-{run.id}.zip").exists()

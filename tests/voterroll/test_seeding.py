@@ -4,7 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
-from voterroll.models import Center, Voter
+from voterroll import rolls
+from voterroll.models import Center, RollRun, Voter
 from voterroll.pdfs import needs_arabic
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +52,18 @@ def test_seeding_over_existing_voters_asks_for_replace():
 
     with pytest.raises(CommandError, match="--replace"):
         call_command("seed_voters", voters=10, centers=1)
+
+
+def test_replacing_the_voters_deletes_the_replaced_runs_files(rolls_root):
+    call_command("seed_voters", voters=300, centers=2, seed=1)
+    run = rolls.assign(rolls.create_run(strategy="single").id)
+    rolls.render_all(run.id)
+    run = rolls.finalize(run.id)
+    kept = rolls_root / "kept-by-someone-else.txt"
+    kept.write_text("not a run's file")
+    assert (rolls_root / run.zip_file).is_file()
+
+    call_command("seed_voters", voters=300, centers=2, seed=1, replace=True)
+
+    assert not RollRun.objects.exists()
+    assert [p.name for p in rolls_root.iterdir()] == [kept.name]

@@ -3,8 +3,9 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
-from voterroll import tasks
+from voterroll import rolls, tasks
 from voterroll.models import RollRun, Voter
 
 # 50 characters: fits an 80-column terminal beside the counts.
@@ -12,7 +13,11 @@ BAR_WIDTH = 50
 
 
 class Command(BaseCommand):
-    help = "Start a roll run (workers do the work); --wait shows progress and a summary."
+    help = (
+        "Start a roll run (workers do the work); --wait shows progress and a summary ending "
+        "with where the zip is: its absolute path on local storage (FILE_STORAGE=local), "
+        "its s3://bucket/key on object storage, and always the app's download path."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -26,7 +31,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--wait",
             action="store_true",
-            help="show a progress bar until the run ends, then a summary and the zip",
+            help="show a progress bar until the run ends, then a summary, the zip's local path "
+            "(local storage) or s3://bucket/key (object storage) and its download path in the app",
         )
         parser.add_argument(
             "--timeout",
@@ -70,7 +76,8 @@ class Command(BaseCommand):
                 for phase, seconds in run.phase_seconds().items()
                 if seconds is not None
             ),
-            ("zip", run.zip_file),
+            ("zip", rolls.location(run.zip_file)),
+            ("download", reverse("voterroll:file", args=[run.id, run.zip_file.rsplit("/")[-1]])),
         ]
         for label, value in rows:
             self.stdout.write(f"{label:<16} {value}")

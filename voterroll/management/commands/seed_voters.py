@@ -37,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--replace",
             action="store_true",
-            help="delete every existing voter, center and roll run first",
+            help="delete every existing voter, center and roll run (and the runs' files) first",
         )
 
     def handle(self, *args, **options) -> None:
