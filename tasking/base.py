@@ -48,6 +48,10 @@ class ProjectTask(DjangoTask):
 
     def apply_async(self, args=None, kwargs=None, task_id=None, **options):
         """Publish, or with ``deduplicate`` return the message already waiting for the key."""
+        countdown = options.get("countdown")
+        if countdown is not None and 0 < countdown < 1:
+            # Native delayed delivery (quorum queues) counts whole seconds and refuses 0.
+            options["countdown"] = 1
         if self.deduplicate is None:
             return super().apply_async(args, kwargs, task_id=task_id, **options)
         task_id = task_id or uuid()

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Celery, states
+from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import TruncMinute
 from django.urls import reverse
@@ -16,7 +17,7 @@ from django.utils.safestring import mark_safe
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from tasking import charts, inspection, progress
+from tasking import charts, deadletters, inspection, progress
 
 logger = logging.getLogger(__name__)
 
@@ -161,4 +162,15 @@ def snapshot(app: Celery, *, worker_timeout: float) -> dict[str, Any]:
         "failures": recent_failures(),
         "periodic_tasks": periodic_tasks(now=now),
         "progress": progress.collect(),
+        **dead_letters(app),
+    }
+
+
+def dead_letters(app: Celery) -> dict[str, Any]:
+    """List the oldest dead letters; None where the broker keeps none (Redis, classic)."""
+    count = deadletters.waiting(app)
+    return {
+        "dead_waiting": count,
+        "dead_letters": None if count is None else deadletters.listing(app),
+        "delivery_limit": settings.CELERY_DELIVERY_LIMIT,
     }

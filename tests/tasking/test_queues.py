@@ -1,0 +1,99 @@
+"""Project queues on RabbitMQ: quorum, on a topic exchange, countdowns delayed by the broker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+from django_celery_results.models import TaskResult
+
+from project.celery import app
+from tasking import deadletters, queues
+from tests.tasks import add
+
+
+def _vhost() -> str:
+    return urlsplit(settings.CELERY_BROKER_URL).path[1:] or "/"
+
+
+def broker_queues() -> dict[str, dict]:
+    """Ask rabbitmqctl for the test vhost's queues, their type and arguments."""
+    out = subprocess.run(
+        [
+            "rabbitmqctl",
+            "-q",
+            "list_queues",
+            "-p",
+            _vhost(),
+            "name",
+            "type",
+            "arguments",
+            "--formatter",
+            "json",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    # Arguments come as [name, type, value] triples.
+    return {
+        row["name"]: {**row, "arguments": {name: value for name, _, value in row["arguments"]}}
+        for row in json.loads(out)
+    }
+
+
+def test_settings_default_to_quorum_on_rabbitmq():
+    assert settings.CELERY_QUEUE_TYPE == "quorum"
+    for queue in settings.CELERY_TASK_QUEUES:
+        assert queue.exchange.name == "tasks"
+        assert queue.exchange.type == "topic"
+        assert queue.queue_arguments["x-queue-type"] == "quorum"
+        assert queue.queue_arguments["x-delivery-limit"] == settings.CELERY_DELIVERY_LIMIT
+
+
+def test_an_unknown_queue_type_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="must be one of quorum, classic"):
+        queues.queue_arguments("mirrored", delivery_limit=3)
+
+
+def test_the_worker_declares_every_project_queue_quorum_with_a_dead_letter_queue(worker):
+    declared = broker_queues()
+
+    for name in ("default", "images", "notifications", "pdf"):
+        assert declared[name]["type"] == "quorum"
+        assert declared[name]["arguments"]["x-dead-letter-exchange"] == "dead"
+    assert declared["dead"]["type"] == "quorum"
+    # Native delayed delivery's levels exist, so countdowns wait in the broker.
+    assert declared["celery_delayed_0"]["type"] == "quorum"
+
+
+def test_a_countdown_waits_in_the_broker_not_in_the_worker(worker):
+    started = time.monotonic()
+    result = add.apply_async((2, 2), countdown=3)
+
+    time.sleep(1)
+    # Held by a worker, it would be listed as scheduled; it waits in a delay queue instead.
+    scheduled = app.control.inspect(timeout=2).scheduled() or {}
+    assert all(not tasks for tasks in scheduled.values())
+    assert result.get(timeout=30) == 4
+    assert time.monotonic() - started >= 2.5
+
+
+def test_a_sub_second_countdown_is_published_as_one_second(worker):
+    assert add.apply_async((1, 1), countdown=0.3).get(timeout=30) == 2
+
+
+def test_an_expired_task_is_dropped_unrun_and_not_dead_lettered(worker):
+    result = add.apply_async((5, 5), countdown=2, expires=1)
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not TaskResult.objects.filter(task_id=result.id):
+        time.sleep(0.2)
+
+    assert TaskResult.objects.get(task_id=result.id).status == "REVOKED"
+    assert all(letter.task_id != result.id for letter in deadletters.listing(app))
