@@ -20,15 +20,15 @@ def _vhost() -> str:
     return urlsplit(settings.CELERY_BROKER_URL).path[1:] or "/"
 
 
-def broker_queues() -> dict[str, dict]:
-    """Ask rabbitmqctl for the test vhost's queues, their type and arguments."""
+def broker_queues(vhost: str | None = None) -> dict[str, dict]:
+    """Ask rabbitmqctl for a vhost's queues (the test run's by default), types and arguments."""
     out = subprocess.run(
         [
             "rabbitmqctl",
             "-q",
             "list_queues",
             "-p",
-            _vhost(),
+            vhost or _vhost(),
             "name",
             "type",
             "arguments",
