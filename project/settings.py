@@ -336,6 +336,13 @@ if BROKER_SCHEME in {"redis", "rediss", "redis+socket"}:
 else:
     # Publisher confirms: a publish returns only once RabbitMQ has the message.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+# CELERY_BROKER_URL may list several nodes of one cluster ("amqp://a;amqp://b;amqp://c"):
+# web, workers and beat connect to the next one when theirs goes away.
+CELERY_BROKER_FAILOVER_STRATEGY = "round-robin"
+# Seconds a publish waits for the broker's confirm before Celery retries it; a message
+# whose retries all fail goes to the outbox (tasking/base.py). 10: a quorum queue
+# confirms within milliseconds, and a new leader is elected within a few seconds.
+CELERY_PUBLISH_CONFIRM_TIMEOUT = float(os.environ.get("CELERY_PUBLISH_CONFIRM_TIMEOUT") or 10)
 
 # JSON only: a pickled message could run arbitrary code in the worker.
 CELERY_ACCEPT_CONTENT = ["json"]

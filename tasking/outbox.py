@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -42,22 +43,29 @@ def write(
     args: Any = (),
     kwargs: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
+    *,
+    task_id: str | None = None,
 ) -> OutboxMessage:
     """Write an outbox row without publishing it (the caller publishes, or the relay does)."""
     name = task if isinstance(task, str) else task.name
+    extra = {"task_id": task_id} if task_id else {}
     return OutboxMessage.objects.create(
-        task_name=name, args=list(args), kwargs=kwargs or {}, options=options or {}
+        task_name=name, args=list(args), kwargs=kwargs or {}, options=options or {}, **extra
     )
 
 
 def publish(message: OutboxMessage) -> None:
     """Publish one row's message and mark it sent once the broker has confirmed it."""
+    options = dict(message.options)
+    if settings.BROKER_SCHEME.startswith(("amqp", "pyamqp")):
+        # Never wait for ever on a confirm (a quorum queue without a majority).
+        options.setdefault("confirm_timeout", settings.CELERY_PUBLISH_CONFIRM_TIMEOUT)
     current_app.send_task(
         message.task_name,
         args=message.args,
         kwargs=message.kwargs,
         task_id=str(message.task_id),
-        **message.options,
+        **options,
     )
     OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
         sent_at=timezone.now(), attempts=F("attempts") + 1
