@@ -14,11 +14,10 @@ from celery import shared_task, signals
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 from celery.utils import uuid
-from django.conf import settings
 from kombu import Queue
 from kombu.exceptions import OperationalError
 
-from tasking import dedup, locks, outbox, ratelimit
+from tasking import dedup, locks, outbox, queues, ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +52,7 @@ class ProjectTask(DjangoTask):
 
     def apply_async(self, args=None, kwargs=None, task_id=None, **options):
         """Publish, or with ``deduplicate`` return the message already waiting for the key."""
-        countdown = options.get("countdown")
-        if countdown is not None and 0 < countdown < 1:
-            # Native delayed delivery (quorum queues) counts whole seconds and refuses 0.
-            options["countdown"] = 1
-        if settings.BROKER_SCHEME.startswith(("amqp", "pyamqp")):
-            # A quorum queue without a majority never confirms: give up waiting, retry.
-            options.setdefault("confirm_timeout", settings.CELERY_PUBLISH_CONFIRM_TIMEOUT)
+        options = queues.publish_options(options)
         task_id = task_id or uuid()
         if self.deduplicate is not None:
             key = dedup.marker_key(self.name, key_values(self, self.deduplicate.key, args, kwargs))

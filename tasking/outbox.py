@@ -14,11 +14,11 @@ from datetime import timedelta
 from typing import Any
 
 from celery import current_app
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tasking import queues
 from tasking.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -56,10 +56,7 @@ def write(
 
 def publish(message: OutboxMessage) -> None:
     """Publish one row's message and mark it sent once the broker has confirmed it."""
-    options = dict(message.options)
-    if settings.BROKER_SCHEME.startswith(("amqp", "pyamqp")):
-        # Never wait for ever on a confirm (a quorum queue without a majority).
-        options.setdefault("confirm_timeout", settings.CELERY_PUBLISH_CONFIRM_TIMEOUT)
+    options = queues.publish_options(dict(message.options))
     current_app.send_task(
         message.task_name,
         args=message.args,

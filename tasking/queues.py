@@ -155,6 +155,23 @@ class DeclareDeadLetters(bootsteps.StartStopStep):
         dead_queue()(c.connection.default_channel).declare()
 
 
+def publish_options(options: dict[str, Any]) -> dict[str, Any]:
+    """Adjust a publish's options for RabbitMQ's quorum queues; returns them.
+
+    Native delayed delivery counts whole seconds and refuses a countdown of 0, so a
+    countdown under one second becomes one second. A quorum queue without a majority
+    never confirms, so a publish waits at most CELERY_PUBLISH_CONFIRM_TIMEOUT.
+    """
+    from django.conf import settings
+
+    countdown = options.get("countdown")
+    if countdown is not None and 0 < countdown < 1:
+        options["countdown"] = 1
+    if settings.BROKER_SCHEME.startswith(("amqp", "pyamqp")):
+        options.setdefault("confirm_timeout", settings.CELERY_PUBLISH_CONFIRM_TIMEOUT)
+    return options
+
+
 def connect(app: Any) -> None:
     """Add the dead-letter step to ``app``'s workers and strip broker-side expiry."""
     app.steps["consumer"].add(DeclareDeadLetters)
