@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,8 @@ def _env(broker: str, queue_type: str, **extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "project.settings",
         "DEBUG": os.environ.get("DEBUG", "1"),
         "LOG_LEVEL": "WARNING",
+        # bin/worker runs the celery of this interpreter's environment.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         **extra,
     }
 
@@ -98,6 +101,8 @@ def noop_round(broker: str, queue_type: str, tasks: int, workers: int) -> dict[s
             "WORKER_QUEUES": QUEUE,
             "WORKER_NAME": name,
             "WORKER_CONCURRENCY": str(workers),
+            # Its "ready." line, which this script waits for, is logged at INFO.
+            "LOG_LEVEL": "INFO",
         },
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -158,6 +163,12 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--no-cluster", action="store_true", help="the one node only")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure each pair this many times, alternating which type goes first; print medians",
+    )
     options = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         sys.exit("Set DATABASE_URL to a scratch PostgreSQL database (its voters are replaced).")
@@ -177,15 +188,25 @@ def main() -> None:
                 # Publishers and workers get the URL list; rollgen makes a vhost of its
                 # own on the first node (its queues are replicated all the same).
                 url, roll_url, node = cluster.url, cluster.nodes[0].url, cluster.nodes[0].node
-            for queue_type in ("classic", "quorum"):
-                noop = noop_round(url, queue_type, options.tasks, options.workers)
-                roll = roll_round(roll_url, queue_type, options.voters, options.workers, node)
-                rows.append({"broker": label, "queue_type": queue_type, **noop, "roll_s": roll})
-                print(rows[-1], flush=True)
+            samples: dict[str, list[dict[str, float]]] = {"classic": [], "quorum": []}
+            for round_number in range(options.rounds):
+                # Alternate the order, so neither type always runs on a warmer machine.
+                order = ("classic", "quorum") if round_number % 2 == 0 else ("quorum", "classic")
+                for queue_type in order:
+                    noop = noop_round(url, queue_type, options.tasks, options.workers)
+                    roll = roll_round(roll_url, queue_type, options.voters, options.workers, node)
+                    samples[queue_type].append({**noop, "roll_s": roll})
+                    print(label, queue_type, samples[queue_type][-1], flush=True)
+            for queue_type, measured in samples.items():
+                medians = {key: statistics.median(m[key] for m in measured) for key in measured[0]}
+                rows.append({"broker": label, "queue_type": queue_type, **medians})
 
     print()
-    print(f"{options.tasks} no-op tasks, {options.voters}-voter roll (batched), {options.workers}")
-    print("worker processes; the machine is shared, so compare rows of one run only.")
+    print(
+        f"{options.tasks} no-op tasks, {options.voters}-voter roll (batched), "
+        f"{options.workers} worker processes, medians of {options.rounds} rounds; the "
+        "machine is shared, so compare rows of one run only."
+    )
     header = ("broker", "queue", "publish/s", "drain/s", "roll s")
     print("  ".join(f"{h:>15}" for h in header))
     for row in rows:
