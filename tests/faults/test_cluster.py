@@ -32,6 +32,9 @@ from voterroll import rolls
 MESSAGES = 5_000
 # 1,000 while two of three nodes are down: enough to span the ten seconds.
 MESSAGES_NO_MAJORITY = 1_000
+# Seconds a scenario may take, starting the cluster included: twice what it takes on a
+# loaded two-core machine, above the suite's 300.
+SCENARIO_TIMEOUT = 600
 
 
 def start_publisher(env: dict[str, str], run: str, messages: int, log: Path, *args: str):
@@ -68,6 +71,7 @@ def forget_done_markers(task_ids: list[str]) -> None:
 
 
 @pytest.mark.faults
+@pytest.mark.timeout(SCENARIO_TIMEOUT)
 def test_sigkill_one_node_while_5000_tasks_are_published_and_consumed(
     cluster: OwnRabbitCluster, cluster_env, cluster_publish, run, fault_row, tmp_path
 ):
@@ -116,6 +120,7 @@ def cluster_roll_env(cluster_env, tmp_path, settings):
 
 
 @pytest.mark.faults
+@pytest.mark.timeout(SCENARIO_TIMEOUT)
 def test_sigkill_the_pdf_queues_leader_during_a_200_station_roll(
     cluster: OwnRabbitCluster, cluster_roll_env, cluster_publish, fault_row
 ):
@@ -147,6 +152,7 @@ def test_sigkill_the_pdf_queues_leader_during_a_200_station_roll(
 
 
 @pytest.mark.faults
+@pytest.mark.timeout(SCENARIO_TIMEOUT)
 def test_two_of_three_nodes_down_for_ten_seconds_publishing_waits_or_keeps_to_the_outbox(
     cluster: OwnRabbitCluster, cluster_env, cluster_publish, run, fault_row, tmp_path
 ):
