@@ -12,6 +12,7 @@ requeue or drop it (tasking/deadletters.py).
 
 from __future__ import annotations
 
+import re
 from contextlib import suppress
 from typing import Any
 
@@ -167,6 +168,16 @@ def publish_options(options: dict[str, Any]) -> dict[str, Any]:
     countdown = options.get("countdown")
     if countdown is not None and 0 < countdown < 1:
         options["countdown"] = 1
+    routing_key = options.get("routing_key")
+    delivered_by = (TASK_EXCHANGE, CELERY_DELAYED_DELIVERY_EXCHANGE)
+    if options.get("queue") is None and options.get("exchange") in delivered_by and routing_key:
+        # A retry names the exchange and routing key it was delivered by (the delay
+        # ladder's, after a countdown), not its queue; the router would then add the
+        # default queue, and native delayed delivery routes by the queue's key: the retry
+        # of a task sent to another queue than its route's would go to "default". Every
+        # project queue is routed by its name, so the key (less a delay prefix) names it.
+        name = _DELAY_PREFIX.sub("", routing_key)
+        options.update(queue=name, exchange=TASK_EXCHANGE, routing_key=name)
     if settings.BROKER_SCHEME.startswith(("amqp", "pyamqp")):
         options.setdefault("confirm_timeout", settings.CELERY_PUBLISH_CONFIRM_TIMEOUT)
     return options
@@ -188,6 +199,9 @@ def _expire_in_worker(sender: Any = None, properties: dict | None = None, **_: A
     if properties is not None:
         properties.pop("expiration", None)
 
+
+# The bits native delayed delivery puts before a delayed message's routing key.
+_DELAY_PREFIX = re.compile(r"^(?:[01]\.){28}")
 
 # Where a queue's messages wait while the queue is deleted and declared again.
 HOLDING_SUFFIX = ".redeclaring"

@@ -97,3 +97,19 @@ def test_an_expired_task_is_dropped_unrun_and_not_dead_lettered(worker):
 
     assert TaskResult.objects.get(task_id=result.id).status == "REVOKED"
     assert all(letter.task_id != result.id for letter in deadletters.listing(app))
+
+
+def test_a_retry_goes_back_to_the_queue_it_was_delivered_from():
+    """A retry names its exchange and delayed routing key; the queue is found from them."""
+    delayed_key = "0." * 27 + "1.faults"
+
+    after_delay = {"exchange": "celery_delayed_delivery", "routing_key": delayed_key}
+    options = queues.publish_options(after_delay)
+
+    assert (options["queue"], options["exchange"], options["routing_key"]) == (
+        "faults",
+        "tasks",
+        "faults",
+    )
+    assert queues.publish_options({"exchange": "tasks", "routing_key": "pdf"})["queue"] == "pdf"
+    assert "queue" not in queues.publish_options({"exchange": "", "routing_key": "faults"})
