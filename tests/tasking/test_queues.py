@@ -113,3 +113,10 @@ def test_a_retry_goes_back_to_the_queue_it_was_delivered_from():
     )
     assert queues.publish_options({"exchange": "tasks", "routing_key": "pdf"})["queue"] == "pdf"
     assert "queue" not in queues.publish_options({"exchange": "", "routing_key": "faults"})
+
+
+def test_the_worker_uses_per_consumer_prefetch_of_one_per_process(worker):
+    """Quorum queues refuse global QoS; the prefetch stays multiplier x concurrency."""
+    assert worker.consumer.qos_global is False
+    per_process = settings.CELERY_WORKER_PREFETCH_MULTIPLIER
+    assert worker.consumer.qos.value == per_process * worker.concurrency
