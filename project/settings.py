@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
 
 from filestore.configuration import from_environment as file_storages
+from tasking.queues import QUEUE_TYPES, TASK_EXCHANGE, task_exchange, task_queues
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -338,6 +338,13 @@ if BROKER_SCHEME in {"redis", "rediss", "redis+socket"}:
 else:
     # Publisher confirms: a publish returns only once RabbitMQ has the message.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+# CELERY_BROKER_URL may list several nodes of one cluster ("amqp://a;amqp://b;amqp://c"):
+# web, workers and beat connect to the next one when theirs goes away.
+CELERY_BROKER_FAILOVER_STRATEGY = "round-robin"
+# Seconds a publish waits for the broker's confirm before Celery retries it; a message
+# whose retries all fail goes to the outbox (tasking/base.py). 10: a quorum queue
+# confirms within milliseconds, and a new leader is elected within a few seconds.
+CELERY_PUBLISH_CONFIRM_TIMEOUT = float(os.environ.get("CELERY_PUBLISH_CONFIRM_TIMEOUT") or 10)
 
 # JSON only: a pickled message could run arbitrary code in the worker.
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -380,11 +387,39 @@ CELERY_WORKER_SEND_TASK_EVENTS = True
 # of a web request), only to show Flower a task before a worker receives it. Sends are
 # counted from the publisher's own signal (celery_task_sent_total, tasking/metrics.py).
 CELERY_TASK_SEND_SENT_EVENT = False
+# Quorum queues (replicated over the RabbitMQ cluster, docs/brokers.md) on RabbitMQ;
+# classic ones on Redis, which has no queue types. Changing an existing deployment's
+# type takes `manage.py redeclare_queues` (docs/brokers.md, Migrating).
+CELERY_QUEUE_TYPE = os.environ.get("CELERY_QUEUE_TYPE") or (
+    "quorum" if BROKER_SCHEME.startswith(("amqp", "pyamqp")) else "classic"
+)
+if CELERY_QUEUE_TYPE not in QUEUE_TYPES or (
+    CELERY_QUEUE_TYPE == "quorum" and not BROKER_SCHEME.startswith(("amqp", "pyamqp"))
+):
+    raise ImproperlyConfigured(
+        f"CELERY_QUEUE_TYPE must be 'quorum' (RabbitMQ only) or 'classic' "
+        f"(got {CELERY_QUEUE_TYPE!r} with a {BROKER_SCHEME}:// broker)."
+    )
+# A quorum queue dead-letters a message returned to it more than this many times (its
+# worker's connection died while running it), beside max_retries and the worker-lost
+# retry, which count only deaths of a prefork child. 10: a node failover returns a
+# message once or twice; ten returns mean the message kills whatever runs it.
+CELERY_DELIVERY_LIMIT = env_int("CELERY_DELIVERY_LIMIT", 10)
 # One queue per kind of work, so a flood of one kind never starves another.
-CELERY_TASK_QUEUES = [
-    Queue(name, routing_key=name) for name in ("default", "images", "notifications", "pdf")
-]
+CELERY_TASK_QUEUES = task_queues(
+    ("default", "images", "notifications", "pdf"),
+    queue_type=CELERY_QUEUE_TYPE,
+    broker_scheme=BROKER_SCHEME,
+    delivery_limit=CELERY_DELIVERY_LIMIT,
+)
 CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_EXCHANGE = TASK_EXCHANGE
+CELERY_TASK_DEFAULT_EXCHANGE_TYPE = task_exchange(BROKER_SCHEME).type
+CELERY_TASK_DEFAULT_QUEUE_TYPE = CELERY_QUEUE_TYPE
+# Queues named only by a route or a worker's -Q are declared like these (project/celery.py).
+CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = CELERY_QUEUE_TYPE
+# The queues of Celery's native delayed delivery (countdowns and ETAs on quorum queues).
+CELERY_BROKER_NATIVE_DELAYED_DELIVERY_QUEUE_TYPE = CELERY_QUEUE_TYPE
 CELERY_TASK_ROUTES = {
     "posts.*": {"queue": "images"},
     "outings.*": {"queue": "notifications"},

@@ -6,16 +6,20 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, cast
 
+from amqp.exceptions import AMQPError
 from billiard.einfo import ExceptionInfo
 from celery import shared_task, signals
 from celery.contrib.django.task import DjangoTask
 from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 from celery.result import AsyncResult
 from celery.utils import uuid
+from kombu import Queue
+from kombu.exceptions import OperationalError
 
-from tasking import dedup, locks, ratelimit
+from tasking import dedup, locks, outbox, queues, ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +69,31 @@ class ProjectTask(DjangoTask[Any, Any]):
         **options: Any,
     ) -> AsyncResult[Any]:
         """Publish, or with ``deduplicate`` return the message already waiting for the key."""
-        if self.deduplicate is None:
-            return super().apply_async(args, kwargs, task_id=task_id, **options)
+        options = queues.publish_options(options)
         task_id = task_id or uuid()
-        key = dedup.marker_key(self.name, key_values(self, self.deduplicate.key, args, kwargs))
-        waiting = dedup.claim(key, task_id, self.deduplicate.ttl)
-        if waiting is not None:
-            logger.info("%s already waiting as %s; not publishing again", key, waiting)
-            return self.AsyncResult(waiting)
-        return super().apply_async(args, kwargs, task_id=task_id, **options)
+        if self.deduplicate is not None:
+            key = dedup.marker_key(self.name, key_values(self, self.deduplicate.key, args, kwargs))
+            waiting = dedup.claim(key, task_id, self.deduplicate.ttl)
+            if waiting is not None:
+                logger.info("%s already waiting as %s; not publishing again", key, waiting)
+                return self.AsyncResult(waiting)
+        try:
+            return super().apply_async(args, kwargs, task_id=task_id, **options)
+        except PUBLISH_ERRORS as exc:
+            kept = outbox_options(options)
+            if kept is None:
+                raise
+            # Celery already retried the publish on every broker URL: keep the message
+            # as an outbox row, which the relay publishes once the broker is back.
+            outbox.write(self.name, args or (), kwargs or {}, kept, task_id=task_id)
+            logger.error(
+                "could not publish %s %s (%s: %s); kept in the outbox for the relay",
+                self.name,
+                task_id,
+                type(exc).__name__,
+                exc,
+            )
+            return self.AsyncResult(task_id)
 
     def reschedule(self, countdown: float, reason: str) -> Retry:
         """Publish this run again after ``countdown`` seconds without using up a retry."""
@@ -81,6 +101,45 @@ class ProjectTask(DjangoTask[Any, Any]):
         signature.apply_async()
         # Retry takes seconds as any real number; celery-types names only numbers.Real.
         return Retry(message=reason, when=cast(Any, countdown), sig=signature)
+
+
+# What a publish raises once Celery's own retries are spent: no broker reachable, a
+# confirm that timed out (failover, no quorum) or a nack (a queue refusing messages).
+PUBLISH_ERRORS = (OperationalError, OSError, AMQPError)
+# Options an outbox row can carry; a message with a chord, a group or callbacks cannot
+# be kept whole, so its publish error is raised instead.
+_KEPT_OPTIONS = {
+    "queue",
+    "routing_key",
+    "countdown",
+    "eta",
+    "expires",
+    "priority",
+    "retries",
+    "time_limit",
+    "soft_time_limit",
+    "root_id",
+    "parent_id",
+    "shadow",
+}
+_UNKEPT_OPTIONS = {"link", "link_error", "chord", "group_id", "chain"}
+
+
+def outbox_options(options: dict[str, Any]) -> dict[str, Any] | None:
+    """Return ``options`` as an outbox row keeps them, or None if they cannot be kept."""
+    if any(options.get(name) for name in _UNKEPT_OPTIONS):
+        return None
+    kept: dict[str, Any] = {}
+    for name in _KEPT_OPTIONS:
+        value = options.get(name)
+        if value is None:
+            continue
+        if isinstance(value, Queue):
+            value = value.name
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        kept[name] = value
+    return kept
 
 
 @signals.task_failure.connect

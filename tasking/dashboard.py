@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery, states
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from tasking import charts, inspection, progress, shared_answers, throughput
+from tasking import charts, deadletters, inspection, progress, shared_answers, throughput
 
 logger = logging.getLogger(__name__)
 
@@ -210,4 +211,15 @@ def snapshot(app: Celery, *, worker_timeout: float, max_age: float = 0) -> dict[
         "failures": recent_failures(),
         "periodic_tasks": periodic_tasks(),
         "progress": progress.collect(),
+        **dead_letters(app),
+    }
+
+
+def dead_letters(app: Celery) -> dict[str, Any]:
+    """List the oldest dead letters; None where the broker keeps none (Redis, classic)."""
+    count = deadletters.waiting(app)
+    return {
+        "dead_waiting": count,
+        "dead_letters": None if count is None else deadletters.listing(app),
+        "delivery_limit": settings.CELERY_DELIVERY_LIMIT,
     }

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tasking import queues
 from tasking.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -42,22 +43,26 @@ def write(
     args: Any = (),
     kwargs: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
+    *,
+    task_id: str | None = None,
 ) -> OutboxMessage:
     """Write an outbox row without publishing it (the caller publishes, or the relay does)."""
     name = task if isinstance(task, str) else task.name
+    extra = {"task_id": task_id} if task_id else {}
     return OutboxMessage.objects.create(
-        task_name=name, args=list(args), kwargs=kwargs or {}, options=options or {}
+        task_name=name, args=list(args), kwargs=kwargs or {}, options=options or {}, **extra
     )
 
 
 def publish(message: OutboxMessage) -> None:
     """Publish one row's message and mark it sent once the broker has confirmed it."""
+    options = queues.publish_options(dict(message.options))
     current_app.send_task(
         message.task_name,
         args=message.args,
         kwargs=message.kwargs,
         task_id=str(message.task_id),
-        **message.options,
+        **options,
     )
     OutboxMessage.objects.filter(pk=message.pk, sent_at__isnull=True).update(
         sent_at=timezone.now(), attempts=F("attempts") + 1

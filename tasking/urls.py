@@ -7,4 +7,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics_view, name="metrics"),
     path("tasks/", views.dashboard_view, name="dashboard"),
+    path("tasks/dead/<str:task_id>", views.dead_letter_view, name="dead_letter"),
 ]

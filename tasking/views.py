@@ -1,14 +1,16 @@
 from celery import current_app as app
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from tasking import dashboard, health, metrics
+from tasking import dashboard, deadletters, health, metrics
 
 # Held by the "Operators" group: the dashboard, /metrics and the details of /healthz.
 OPERATIONS = "tasking.view_operations"
@@ -65,3 +67,22 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     )
     context["refresh_seconds"] = settings.DASHBOARD_REFRESH_SECONDS
     return render(request, "tasking/dashboard.html", context)
+
+
+@require_POST
+def dead_letter_view(request: HttpRequest, task_id: str) -> HttpResponse:
+    """Requeue or drop one dead letter, then go back to the dashboard."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("tasking:dashboard"))
+    if not request.user.has_perm(OPERATIONS):
+        raise PermissionDenied("Dead letters need the view_operations permission.")
+    action = request.POST.get("action")
+    if action not in {"requeue", "drop"}:
+        return HttpResponse("action must be 'requeue' or 'drop'.\n", status=400)
+    done = (deadletters.requeue if action == "requeue" else deadletters.drop)(app, task_id)
+    if done:
+        verb = "requeued" if action == "requeue" else "dropped"
+        messages.success(request, f"Dead letter {task_id} {verb}.")
+    else:
+        messages.warning(request, f"No dead letter {task_id}: someone handled it already.")
+    return HttpResponseRedirect(reverse("tasking:dashboard") + "#dead-letters")

@@ -22,7 +22,7 @@ from kombu import Connection
 from project.celery import app
 from tasking import locks
 from tests.faults.postgres import OwnPostgres
-from tests.faults.rabbitmq import OwnRabbitMQ
+from tests.faults.rabbitmq import OwnRabbitCluster, OwnRabbitMQ
 from tests.faults.redis import OwnRedis
 from tests.faults.tasks import QUEUE, effects_key
 from tests.processes import manage, project_env
@@ -83,6 +83,26 @@ def own_s3(settings: Any, own_seaweedfs: Any) -> dict[str, str]:
     settings.STORAGES = {**storages, "staticfiles": settings.STORAGES["staticfiles"]}
     settings.MEDIA_URL = media_url
     return env
+
+
+@pytest.fixture(scope="session")
+def own_cluster() -> Iterator[OwnRabbitCluster]:
+    """Three RabbitMQ nodes in one cluster the scenarios may kill and stop; deleted at the end."""
+    cluster = OwnRabbitCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def cluster(own_cluster: OwnRabbitCluster) -> Iterator[OwnRabbitCluster]:
+    """The cluster for one scenario; every node it took down is started again afterwards."""
+    yield own_cluster
+    for node in own_cluster.nodes:
+        if node not in own_cluster.running():
+            node.start()
 
 
 @pytest.fixture(scope="session")
@@ -157,6 +177,20 @@ def faults_env(
 
 
 @pytest.fixture
+def cluster_env(
+    subprocess_env: dict[str, str], cluster: OwnRabbitCluster, own_redis: OwnRedis
+) -> dict[str, str]:
+    """Environment for workers and publishers on the cluster's URL list."""
+    return {
+        **subprocess_env,
+        "CELERY_BROKER_URL": cluster.url,
+        "REDIS_URL": own_redis.url,
+        "WORKER_QUEUES": QUEUE,
+        "WORKER_CONCURRENCY": "2",
+    }
+
+
+@pytest.fixture
 def run() -> Iterator[str]:
     """A name for this scenario's effects in Redis, deleted afterwards."""
     name = uuid.uuid4().hex[:12]
@@ -171,7 +205,17 @@ def publish(own_rabbitmq: OwnRabbitMQ) -> Iterator[Callable[..., Any]]:
 
     ``options`` go to ``apply_async`` (e.g. a per-message ``soft_time_limit``).
     """
-    with Connection(own_rabbitmq.url, transport_options={"confirm_publish": True}) as conn:
+    yield from _publisher(own_rabbitmq.url)
+
+
+@pytest.fixture
+def cluster_publish(cluster: OwnRabbitCluster) -> Iterator[Callable[..., Any]]:
+    """Publish a task to the suite's queue on the cluster, failing over along its nodes."""
+    yield from _publisher(cluster.url)
+
+
+def _publisher(url: str) -> Iterator[Callable[..., Any]]:
+    with Connection(url, transport_options={"confirm_publish": True}) as conn:
         # Declared here as the worker would, so messages sent before any worker starts
         # are queued rather than dropped by an exchange with no queue bound.
         app.amqp.queues[QUEUE](conn.default_channel).declare()

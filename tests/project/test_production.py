@@ -28,7 +28,7 @@ from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
 
 # Pages that only take a POST: there is nothing to GET.
-POST_ONLY = {"logout", "posts:retry", "outings:retry", "voterroll:cancel"}
+POST_ONLY = {"logout", "posts:retry", "outings:retry", "voterroll:cancel", "tasking:dead_letter"}
 # Pages anyone may see; the others send anonymous visitors to sign in.
 PUBLIC = [
     "home",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+from celery.exceptions import Reject
 from django.conf import settings
 from django.db.models import QuerySet
 
@@ -100,3 +101,13 @@ sparse_users = register(
         queue=CHUNK_QUEUE,
     )
 )
+
+
+@task(name="tests.poison", bind=True)
+def poison(self, run: str, **kwargs) -> str:
+    """Hand the message back to its queue while ``<run>:poisoned`` is set, else record a run."""
+    if redis().exists(f"{run}:poisoned"):
+        record(f"{run}:deliveries", self.request.id)
+        raise Reject("poisoned", requeue=True)
+    record(run, self.request.id)
+    return "ran"
