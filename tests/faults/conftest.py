@@ -309,5 +309,5 @@ def roll_env(faults_env, tmp_path, settings):
         **faults_env,
         "WORKER_QUEUES": "faults,pdf",
         "ROLLS_ROOT": str(settings.ROLLS_ROOT),
-        "ROLL_roll_runs.STATION_MAX": str(roll_runs.STATION_MAX),
+        "ROLL_STATION_MAX": str(roll_runs.STATION_MAX),
     }
