@@ -15,7 +15,7 @@ from celery.exceptions import Retry, TimeLimitExceeded, WorkerLostError
 from celery.result import AsyncResult
 from celery.utils import uuid
 
-from tasking import dedup, locks, ratelimit
+from tasking import dedup, locks, markers, ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -224,9 +224,8 @@ def _once_per_message(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         this = current_task._get_current_object()  # type: ignore[attr-defined]  # a Proxy
-        backend = locks.backend()
-        done = locks.lock_key("done", name, this.request.id)
-        if backend.holder(done) is not None:
+        done = markers.marker_key("done", name, this.request.id)
+        if markers.get(done) is not None:
             logger.info("message %s already ran; not running it again", this.request.id)
             return None
         # Two copies of one message arriving together: the second waits, then sees done.
@@ -235,10 +234,10 @@ def _once_per_message(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
             raise this.reschedule(1.0, f"message {this.request.id} is running elsewhere")
         with_lock.start_heartbeat()
         try:
-            if backend.holder(done) is not None:
+            if markers.get(done) is not None:
                 return None
             result = fn(*args, **kwargs)
-            backend.acquire(done, "done", RUN_ONCE_TTL)
+            markers.put(done, "done", RUN_ONCE_TTL)
             return result
         finally:
             with_lock.release()

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import Request, urlopen
 
-from tasking.embedded import EmbeddedRedis
+from operations.embedded import EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 # Production variables that must not leak into an "embedded default" subprocess.

@@ -5,7 +5,7 @@ import time
 import pytest
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from tasking import throughput
+from operations import throughput
 from tests.factories import make_staff
 from tests.screenshots import screenshot
 from tests.tasks import add, outcome

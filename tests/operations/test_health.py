@@ -10,8 +10,8 @@ from django.db import connection
 from django.test import Client
 from kombu import Queue
 
+from operations import health, inspection
 from project.celery import app
-from tasking import health, inspection
 from tests.factories import make_staff, make_user
 from tests.processes import beat_process
 

@@ -10,8 +10,8 @@ from celery.exceptions import TaskRevokedError
 from django.utils import timezone
 from kombu import Queue
 
+from operations import metrics
 from project.celery import app
-from tasking import metrics
 from tests.factories import staff_group
 from tests.processes import free_port, manage, worker_process
 from tests.support.metrics import METRICS_TOKEN, Samples

@@ -8,9 +8,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from tasking import dashboard, health, metrics
+from operations import dashboard, health, metrics
 
 # Held by the "Operators" group: the dashboard, /metrics and the details of /healthz.
+# Declared on tasking's StoredResult (the pages show task results), where groups were
+# first granted it.
 OPERATIONS = "tasking.view_operations"
 
 
@@ -64,4 +66,4 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         max_age=settings.DASHBOARD_CACHE_SECONDS,
     )
     context["refresh_seconds"] = settings.DASHBOARD_REFRESH_SECONDS
-    return render(request, "tasking/dashboard.html", context)
+    return render(request, "operations/dashboard.html", context)

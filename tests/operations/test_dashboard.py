@@ -12,8 +12,8 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from django_celery_results.models import TaskResult
 from kombu import Queue
 
-from tasking import dashboard, inspection, progress, throughput
-from tasking.tasks import sample_throughput
+from operations import dashboard, inspection, progress, throughput
+from operations.tasks import sample_throughput
 from tests.factories import make_staff
 from tests.tasks import add, count_run, outcome
 
