@@ -8,11 +8,11 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 from tests.processes import free_port
+from tests.support.waiting import succeeds, wait_for_start, wait_until
 
 
 class OwnRabbitMQ:
@@ -54,18 +54,16 @@ class OwnRabbitMQ:
         self.process = subprocess.Popen(
             ["rabbitmq-server"], cwd=self.folder, env=self.env, stdout=log, stderr=log
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"RabbitMQ node {self.node} did not start:\n"
-                        f"{(self.folder / 'server.out').read_text()[-3000:]}"
-                    ) from None
-                time.sleep(0.2)
+        wait_for_start(
+            self.process,
+            succeeds(self._connect, OSError),
+            name=f"RabbitMQ node {self.node}",
+            timeout=timeout,
+            log=lambda: (self.folder / "server.out").read_text()[-3000:],
+        )
+
+    def _connect(self) -> None:
+        socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
 
     def stop(self, timeout: float = 60) -> None:
         """Stop the node the way an operator would; kill it only if that fails."""
@@ -89,11 +87,12 @@ class OwnRabbitMQ:
         if self.process is None or self.process.poll() is not None:
             return
         pid_file = self.folder / "pid"
-        deadline = time.monotonic() + timeout
-        while not pid_file.exists() or not pid_file.read_text().strip():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"RabbitMQ node {self.node} wrote no pid file")
-            time.sleep(0.1)
+        wait_until(
+            lambda: pid_file.exists() and pid_file.read_text().strip(),
+            timeout=timeout,
+            interval=0.1,
+            what=f"RabbitMQ node {self.node} to write its pid file",
+        )
         os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
         self.process.wait(timeout)
 
