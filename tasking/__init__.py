@@ -49,18 +49,6 @@ _NAMES = {
     "parse_rate": "tasking.ratelimit",
     "task": "tasking.base",
 }
-_MODULES = (
-    "backoff",
-    "base",
-    "connections",
-    "dedup",
-    "generators",
-    "locks",
-    "markers",
-    "outbox",
-    "ratelimit",
-    "results",
-)
 
 __all__ = [
     "DATABASE_DOWN",
@@ -84,6 +72,10 @@ __all__ = [
     "results",
     "task",
 ]
+
+
+# The rest of __all__ are modules of the package.
+_MODULES = frozenset(__all__) - _NAMES.keys()
 
 
 def __getattr__(name: str) -> Any:
