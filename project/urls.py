@@ -23,7 +23,7 @@ urlpatterns = [
     path("posts/", include("posts.urls")),
     path("outings/", include("outings.urls")),
     path("rolls/", include("voterroll.urls")),
-    path("", include("tasking.urls")),
+    path("", include("operations.urls")),
 ]
 
 

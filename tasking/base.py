@@ -19,7 +19,7 @@ from celery.utils import uuid
 from kombu import Queue
 from kombu.exceptions import OperationalError
 
-from tasking import dedup, locks, outbox, queues, ratelimit
+from tasking import dedup, locks, markers, outbox, queues, ratelimit
 
 logger = logging.getLogger(__name__)
 
@@ -283,9 +283,8 @@ def _once_per_message(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         this = current_task._get_current_object()  # type: ignore[attr-defined]  # a Proxy
-        backend = locks.backend()
-        done = locks.lock_key("done", name, this.request.id)
-        if backend.holder(done) is not None:
+        done = markers.marker_key("done", name, this.request.id)
+        if markers.get(done) is not None:
             logger.info("message %s already ran; not running it again", this.request.id)
             return None
         # Two copies of one message arriving together: the second waits, then sees done.
@@ -294,10 +293,10 @@ def _once_per_message(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
             raise this.reschedule(1.0, f"message {this.request.id} is running elsewhere")
         with_lock.start_heartbeat()
         try:
-            if backend.holder(done) is not None:
+            if markers.get(done) is not None:
                 return None
             result = fn(*args, **kwargs)
-            backend.acquire(done, "done", RUN_ONCE_TTL)
+            markers.put(done, "done", RUN_ONCE_TTL)
             return result
         finally:
             with_lock.release()

@@ -1,7 +1,7 @@
 """Queue-time deduplication: while one message for a key waits, more calls publish nothing.
 
-Publishing takes a marker (a lock whose token is the task id) for the key; the run
-releases it as it starts, so a call made while the task runs queues a fresh message.
+Publishing sets a marker (tasking/markers.py) holding the task id for the key; the run
+drops it as it starts, so a call made while the task runs queues a fresh message.
 The marker expires after a TTL, so a lost message never blocks its key for good.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tasking import locks
+from tasking import markers
 
 
 @dataclass(frozen=True)
@@ -27,21 +27,20 @@ class Deduplicate:
 
 def marker_key(task_name: str, values: tuple[object, ...]) -> str:
     """Return the marker key for one task and key-argument values."""
-    return locks.lock_key("dedup", task_name, *values)
+    return markers.marker_key("dedup", task_name, *values)
 
 
 def claim(key: str, task_id: str, ttl: float) -> str | None:
     """Mark a message as waiting; return the id of the one already waiting, if any."""
-    backend = locks.backend()
-    if backend.acquire(key, task_id, ttl):
+    if markers.put(key, task_id, ttl):
         return None
-    # The waiting message may have started (and released) between the two calls.
-    holder = backend.holder(key)
-    if holder is None and backend.acquire(key, task_id, ttl):
+    # The waiting message may have started (and dropped its marker) between the two calls.
+    waiting = markers.get(key)
+    if waiting is None and markers.put(key, task_id, ttl):
         return None
-    return holder or task_id
+    return waiting or task_id
 
 
 def release(key: str, task_id: str) -> None:
     """Drop the marker as the message's run starts (only if it is this message's)."""
-    locks.backend().release(key, task_id)
+    markers.drop(key, task_id)

@@ -8,22 +8,17 @@ the Redis at ``REDIS_URL`` (the embedded Redis on the embedded default).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import threading
 from dataclasses import dataclass
-from functools import cache
 from typing import Literal
 
-import redis
 from django.conf import settings
 
-logger = logging.getLogger(__name__)
+from tasking.connections import redis_client, redis_key
 
-# 200: room for a task name and its key arguments; longer keys (arguments of any size)
-# are shortened by a hash, so a key's size in Redis stays bounded.
-MAX_KEY_LENGTH = 200
+logger = logging.getLogger(__name__)
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
@@ -33,12 +28,6 @@ _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 0
 """
-
-
-@cache
-def redis_client(url: str) -> redis.Redis:
-    """Return one client per URL and process (redis-py resets its pool after a fork)."""
-    return redis.Redis.from_url(url)
 
 
 class RedisLocks:
@@ -71,11 +60,8 @@ def backend() -> RedisLocks:
 
 
 def lock_key(*parts: object) -> str:
-    """Join parts into a key short enough for every backend."""
-    key = "lock:" + ":".join(str(part) for part in parts)
-    if len(key) > MAX_KEY_LENGTH:
-        key = "lock:" + hashlib.sha256(key.encode()).hexdigest()
-    return key
+    """Join parts into a lock's key, of bounded length."""
+    return redis_key("lock", *parts)
 
 
 class Lock:

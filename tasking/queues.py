@@ -7,7 +7,7 @@ a countdown's message back to its queue (with a direct exchange the worker would
 the message in memory until its ETA). A quorum queue counts each message's deliveries;
 one returned more than ``CELERY_DELIVERY_LIMIT`` times, or rejected by a worker, is
 dead-lettered to the ``dead`` queue, where the Tasks dashboard lists it and staff
-requeue or drop it (tasking/deadletters.py).
+requeue or drop it (operations/deadletters.py).
 """
 
 from __future__ import annotations

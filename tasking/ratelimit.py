@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from tasking import locks
+from tasking.connections import redis_client
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
@@ -59,7 +59,7 @@ def parse_rate(text: str) -> Rate:
 
 def try_start(key: str, rate: Rate) -> float:
     """Record a start if the window has room; return 0, or seconds to wait before trying again."""
-    client = locks.redis_client(settings.REDIS_URL)
+    client = redis_client(settings.REDIS_URL)
     wait_ms = client.register_script(_TRY_START)(
         keys=[f"ratelimit:{key}"],
         args=[rate.count, int(rate.seconds * 1000), secrets.token_hex(8)],

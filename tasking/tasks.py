@@ -1,4 +1,4 @@
-"""Tasks of the reusable layer: beat heartbeat, counter snapshots, outbox relay, generator step."""
+"""Tasks of the task-writing layer: the outbox relay and the generator step."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tasking import generators, locks, outbox, throughput
+from tasking import generators, locks, outbox
 from tasking.base import ProjectTask, task
 
 
@@ -26,14 +26,3 @@ def advance_generator(self: ProjectTask, job_id: int, step: int, **kwargs: Any) 
     except locks.LockBusy as busy:
         # 1 s: a step holds the lock for one batch's transaction, well under a second.
         raise self.reschedule(1.0, str(busy)) from None
-
-
-@task(name="tasking.beat_heartbeat", ignore_result=True)
-def beat_heartbeat(**kwargs: Any) -> None:
-    """Do nothing: beat publishing this task every 30 s is the heartbeat /healthz reads."""
-
-
-@task(name="tasking.sample_throughput", ignore_result=True)
-def sample_throughput(**kwargs: Any) -> None:
-    """Keep this minute's totals of the task counters, for the dashboard's tasks per minute."""
-    throughput.sample()

@@ -39,6 +39,18 @@ def redis_server() -> None:
     checks.check_redis()
 
 
+@pytest.fixture
+def run(redis_server: None) -> Iterator[str]:
+    """A unique Redis key for what one test's tasks record; deleted afterwards."""
+    from tasking.connections import redis_client
+
+    name = f"tests:{uuid.uuid4().hex}"
+    client = redis_client(settings.REDIS_URL)
+    yield name
+    for key in client.scan_iter(f"{name}*"):
+        client.delete(key)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> None:
     """The run's PostgreSQL server (DATABASE_URL); ends the run at once if unreachable."""

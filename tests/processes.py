@@ -7,14 +7,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.request import Request, urlopen
 
-from tasking.embedded import EmbeddedRedis
+from operations.embedded import EmbeddedRedis
+from tests.support.waiting import succeeds, wait_for_start
 
 ROOT = Path(__file__).resolve().parent.parent
 # Production variables that must not leak into an "embedded default" subprocess.
@@ -90,14 +90,13 @@ def worker_process(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + ready_timeout
-        while f"{node} ready." not in Path(log.name).read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(
-                    f"worker {node} did not start (exit code {proc.poll()}):\n"
-                    f"{Path(log.name).read_text()}"
-                )
-            time.sleep(0.2)
+        wait_for_start(
+            proc,
+            lambda: f"{node} ready." in Path(log.name).read_text(),
+            name=f"worker {node}",
+            timeout=ready_timeout,
+            log=Path(log.name).read_text,
+        )
         yield node
     finally:
         _stop(proc)
@@ -126,19 +125,16 @@ def web_process(env: dict[str, str], timeout: float = 60, *, cwd: Path = ROOT) -
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
+    # Through a TLS-terminating proxy, as production runs it: with DEBUG=0 a plain-HTTP
+    # request is redirected to https://, which nothing serves here.
+    home = Request(f"{base}/", headers={"X-Forwarded-Proto": "https"})  # noqa: S310
+
+    def answer() -> None:
+        with urlopen(home, timeout=2):  # noqa: S310 - local test server
+            pass
+
     try:
-        while True:
-            try:
-                # Through a TLS-terminating proxy, as production runs it: with DEBUG=0 a
-                # plain-HTTP request is redirected to https://, which nothing serves here.
-                ready = Request(f"{base}/", headers={"X-Forwarded-Proto": "https"})  # noqa: S310
-                with urlopen(ready, timeout=2):  # noqa: S310 - local test server
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("gunicorn did not start") from None
-                time.sleep(0.2)
+        wait_for_start(proc, succeeds(answer, OSError), name="gunicorn", timeout=timeout)
         yield base
     finally:
         _stop(proc)
@@ -166,14 +162,14 @@ def beat_process(env: dict[str, str], *, ready_timeout: float = 60) -> Iterator[
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + ready_timeout
-        # Logged once the schedule is loaded, after beat_init has fired.
-        while "beat: Starting..." not in Path(log.name).read_text():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(
-                    f"beat did not start (exit code {proc.poll()}):\n{Path(log.name).read_text()}"
-                )
-            time.sleep(0.2)
+        wait_for_start(
+            proc,
+            # Logged once the schedule is loaded, after beat_init has fired.
+            lambda: "beat: Starting..." in Path(log.name).read_text(),
+            name="beat",
+            timeout=ready_timeout,
+            log=Path(log.name).read_text,
+        )
         yield
     finally:
         _stop(proc)

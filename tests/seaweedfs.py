@@ -15,13 +15,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from tests.processes import free_port
+from tests.support.waiting import succeeds, wait_for_start, wait_until
 
 MEDIA_BUCKET, UPLOADS_BUCKET, ROLLS_BUCKET = "backlot-media", "backlot-uploads", "backlot-rolls"
 BUCKETS = (MEDIA_BUCKET, UPLOADS_BUCKET, ROLLS_BUCKET)
@@ -133,40 +133,35 @@ class OwnSeaweedFS:
             self.command(), cwd=self.folder, stdout=log, stderr=log, start_new_session=True
         )
         client = self.client(connect_timeout=1, read_timeout=5, retries={"max_attempts": 1})
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                # Listing needs the filer; a write needs a volume server too.
-                client.list_buckets()
-                return
-            except (BotoCoreError, ClientError) as exc:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"SeaweedFS did not start ({exc}; exit code {self.process.poll()}):\n"
-                        f"{self.log_tail()}"
-                    ) from None
-                time.sleep(0.2)
+        wait_for_start(
+            self.process,
+            # Listing needs the filer; a write needs a volume server too.
+            succeeds(client.list_buckets, BotoCoreError, ClientError),
+            name="SeaweedFS",
+            timeout=timeout,
+            log=self.log_tail,
+        )
 
     def create_buckets(self, timeout: float = 60) -> None:
         """Create the buckets and write to each, waiting for the volume server if need be."""
         from botocore.exceptions import ClientError
 
         client = self.client()
-        deadline = time.monotonic() + timeout
+
         for bucket in BUCKETS:
-            while True:
-                try:
-                    if bucket not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
-                        client.create_bucket(Bucket=bucket)
-                    client.put_object(Bucket=bucket, Key=".ready", Body=b"")
-                    client.delete_object(Bucket=bucket, Key=".ready")
-                    break
-                except ClientError as exc:
-                    if time.monotonic() > deadline:
-                        raise AssertionError(
-                            f"SeaweedFS cannot write to {bucket}: {exc}\n{self.log_tail()}"
-                        ) from None
-                    time.sleep(0.5)
+
+            def write(bucket: str = bucket) -> None:
+                if bucket not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+                    client.create_bucket(Bucket=bucket)
+                client.put_object(Bucket=bucket, Key=".ready", Body=b"")
+                client.delete_object(Bucket=bucket, Key=".ready")
+
+            wait_until(
+                succeeds(write, ClientError),
+                timeout=timeout,
+                interval=0.5,
+                what=lambda bucket=bucket: f"SeaweedFS to write to {bucket}\n{self.log_tail()}",
+            )
 
     def environment(self, **prefixes: str) -> dict[str, str]:
         """The project's variables for object storage on this server (README, Settings)."""

@@ -7,7 +7,7 @@ import time
 from django.conf import settings
 
 from tasking.base import task
-from tasking.locks import redis_client
+from tasking.connections import redis_client
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ class VoterrollConfig(AppConfig):
     verbose_name = "Voter rolls"
 
     def ready(self) -> None:
-        from tasking import progress
+        from operations import progress
         from voterroll import rolls
 
         progress.register(rolls.running_generations)

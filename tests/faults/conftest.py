@@ -20,7 +20,7 @@ from django.db import connection
 from kombu import Connection
 
 from project.celery import app
-from tasking import locks
+from tasking import markers
 from tests.faults.postgres import OwnPostgres
 from tests.faults.rabbitmq import OwnRabbitCluster, OwnRabbitMQ
 from tests.faults.redis import OwnRedis
@@ -237,7 +237,7 @@ def _publisher(url: str) -> Iterator[Callable[..., Any]]:
 
         yield send
     # run_once keeps a "done" marker per message for days; these runs need none.
-    done = [locks.lock_key("done", name, task_id) for name, task_id in sent]
+    done = [markers.marker_key("done", name, task_id) for name, task_id in sent]
     for start in range(0, len(done), 1000):
         redis().delete(*done[start : start + 1000])
 

@@ -6,12 +6,12 @@ import glob
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg2
 
 from tests.processes import free_port
+from tests.support.waiting import wait_until
 
 
 def _binaries() -> Path:
@@ -108,8 +108,9 @@ class OwnPostgres:
 
 
 def wait_until_up(server: OwnPostgres, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not server.accepts_connections():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"PostgreSQL on port {server.port} did not come back")
-        time.sleep(0.1)
+    wait_until(
+        server.accepts_connections,
+        timeout=timeout,
+        interval=0.1,
+        what=f"PostgreSQL on port {server.port} to come back",
+    )

@@ -14,11 +14,11 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
 from tests.processes import free_port
+from tests.support.waiting import succeeds, wait_for_start, wait_until
 
 
 class OwnRabbitMQ:
@@ -60,18 +60,16 @@ class OwnRabbitMQ:
         self.process = subprocess.Popen(
             ["rabbitmq-server"], cwd=self.folder, env=self.env, stdout=log, stderr=log
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"RabbitMQ node {self.node} did not start:\n"
-                        f"{(self.folder / 'server.out').read_text()[-3000:]}"
-                    ) from None
-                time.sleep(0.2)
+        wait_for_start(
+            self.process,
+            succeeds(self._connect, OSError),
+            name=f"RabbitMQ node {self.node}",
+            timeout=timeout,
+            log=lambda: (self.folder / "server.out").read_text()[-3000:],
+        )
+
+    def _connect(self) -> None:
+        socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
 
     def ctl(self, *args: str, timeout: float = 120) -> str:
         """Run ``rabbitmqctl`` against this node; return its output, raise if it fails."""
@@ -88,15 +86,15 @@ class OwnRabbitMQ:
         return done.stdout
 
     def wait_for_port(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"{self.node} does not accept connections") from None
-                time.sleep(0.2)
+        wait_until(
+            succeeds(
+                lambda: socket.create_connection(("127.0.0.1", self.port), timeout=1).close(),
+                OSError,
+            ),
+            timeout=timeout,
+            interval=0.2,
+            what=f"{self.node} to accept connections",
+        )
 
     def join(self, seed: OwnRabbitMQ) -> None:
         """Make this node a member of ``seed``'s cluster (its own data is reset)."""
@@ -128,11 +126,12 @@ class OwnRabbitMQ:
         if self.process is None or self.process.poll() is not None:
             return
         pid_file = self.folder / "pid"
-        deadline = time.monotonic() + timeout
-        while not pid_file.exists() or not pid_file.read_text().strip():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"RabbitMQ node {self.node} wrote no pid file")
-            time.sleep(0.1)
+        wait_until(
+            lambda: pid_file.exists() and pid_file.read_text().strip(),
+            timeout=timeout,
+            interval=0.1,
+            what=f"RabbitMQ node {self.node} to write its pid file",
+        )
         os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
         self.process.wait(timeout)
 

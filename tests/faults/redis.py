@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import redis
 
 from tests.processes import free_port
+from tests.support.waiting import succeeds, wait_for_start
 
 
 class OwnRedis:
@@ -33,19 +33,17 @@ class OwnRedis:
             stderr=log,
         )  # fmt: skip
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        f"redis-server did not start:\n{(self.folder / 'server.log').read_text()}"
-                    ) from None
-                time.sleep(0.1)
-            finally:
-                client.close()
+        try:
+            wait_for_start(
+                self.process,
+                succeeds(client.ping, redis.ConnectionError),
+                name="redis-server",
+                timeout=timeout,
+                log=(self.folder / "server.log").read_text,
+                interval=0.1,
+            )
+        finally:
+            client.close()
 
     def remove(self) -> None:
         """Stop the server and delete its folder."""

@@ -16,7 +16,7 @@ from django.conf import settings
 
 from filestore.local import LocalStorage
 from tasking.base import task
-from tasking.locks import redis_client
+from tasking.connections import redis_client
 
 # A queue no other worker consumes, so a scenario decides who runs what and when.
 QUEUE = "faults"

@@ -12,6 +12,7 @@ from django_celery_results.models import TaskResult
 
 from tests.processes import worker_process
 from tests.support.faults import wait_for_drain
+from tests.support.waiting import wait_until
 from voterroll import rolls
 from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
@@ -80,13 +81,21 @@ def test_a_header_message_run_twice_leaves_one_finalized_run(
 
     started = time.monotonic()
     with worker_process({**env, "WORKER_QUEUES": f"{env['WORKER_QUEUES']},{PDF_QUEUE}"}):
-        run.refresh_from_db()
-        while run.state != RollRun.State.DONE:
-            assert time.monotonic() - started < 180, f"run still {run.state}: {run.error}"
+
+        def done_or_swept() -> bool:
+            run.refresh_from_db()
+            if run.state == RollRun.State.DONE:
+                return True
             # What beat's voterroll.sweep_runs entry does every minute.
             publish(sweep_runs).get(timeout=60)
-            time.sleep(1)
-            run.refresh_from_db()
+            return False
+
+        wait_until(
+            done_or_swept,
+            timeout=180,
+            interval=1,
+            what=lambda: f"the run to finish (still {run.state}: {run.error})",
+        )
         wait_for_drain(own_rabbitmq.url, PDF_QUEUE)
     recovery = time.monotonic() - started
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tasking import locks
+from tasking import markers
 from tasking.models import OutboxMessage
 from tasking.tasks import relay_outbox
 from tests.faults.tasks import count
@@ -63,7 +63,7 @@ def test_publishes_across_a_broker_crash_run_or_stay_in_the_outbox_for_the_relay
             recovery = time.monotonic() - up
     finally:
         done = [
-            locks.lock_key("done", count.name, str(t))
+            markers.marker_key("done", count.name, str(t))
             for t in rows.values_list("task_id", flat=True)
         ]
         for start in range(0, len(done), 1000):

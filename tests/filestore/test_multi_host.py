@@ -13,7 +13,6 @@ import io
 import json
 import re
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -32,6 +31,7 @@ from posts.models import UserPost
 from tests.factories import make_staff, phone_jpeg
 from tests.processes import ROOT, free_port, web_process, worker_process
 from tests.seaweedfs import fetch
+from tests.support.waiting import wait_until
 from voterroll.models import RollRun
 from voterroll.seeding import seed_voters
 
@@ -102,14 +102,6 @@ def _cookie(name: str, value: str, host: str) -> http.cookiejar.Cookie:
         0, name, value, None, False, host, False, False, "/", True, False, None, False,
         None, None, {},
     )  # fmt: skip
-
-
-def _wait(what: str, check, timeout: float):
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
-        time.sleep(0.5)
-    return found
 
 
 def _hosted_files(folder: Path) -> Iterator[str]:
@@ -183,10 +175,11 @@ def test_web_and_two_workers_sharing_only_the_services_make_thumbnails_and_a_rol
         assert [status for status, _, _ in posted] == [302, 302]
         ids = list(UserPost.objects.order_by("id").values_list("id", flat=True))
         for post_id in ids:
-            _wait(
-                f"post {post_id} ready",
+            wait_until(
                 lambda post_id=post_id: UserPost.objects.get(id=post_id).state == "ready",
                 timeout=120,
+                interval=0.5,
+                what=f"post {post_id} ready",
             )
         thumbnails = []
         for post_id in ids:
@@ -201,14 +194,15 @@ def test_web_and_two_workers_sharing_only_the_services_make_thumbnails_and_a_rol
         status, _, _ = browser.post_form("/rolls/", {"strategy": "per_station"})
         assert status == 302
         run = RollRun.objects.get()
-        progress = _wait(
-            f"roll run {run.id} done",
+        progress = wait_until(
             lambda: (
                 (found := json.loads(browser.request(f"/rolls/{run.id}/progress.json")[1]))["state"]
                 not in {"queued", "assigning", "rendering", "finalizing"}
                 and found
             ),
             timeout=300,
+            interval=0.5,
+            what=f"roll run {run.id} done",
         )
         assert progress["state"] == "done", progress["error"]
         downloaded = {}

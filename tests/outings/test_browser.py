@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from playwright.sync_api import expect
 
 from outings.models import Outing, Participant, Tweet
 from tests.screenshots import screenshot
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -45,10 +45,14 @@ def test_create_join_and_see_the_announcement_in_the_timeline(
 
     page.click("a:has-text('Timeline')")
     sent = page.locator("tr.tweet.sent .text", has_text="Sunset walk")
-    deadline = time.monotonic() + 20
-    while sent.count() == 0 and time.monotonic() < deadline:
-        time.sleep(0.3)
+
+    def shown_sent() -> bool:
+        if sent.count():
+            return True
         page.reload()
+        return False
+
+    wait_until(shown_sent, timeout=20, interval=0.3, what="the announcement shown as sent")
     expect(sent).to_contain_text("New outing")
     expect(page.locator("tr.tweet.sent .kind")).to_contain_text("announcement")
     assert page.console_errors == []

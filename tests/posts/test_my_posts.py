@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.core.files.base import ContentFile
 
 from posts.models import UserPost
 from tests.factories import corrupt_png, phone_jpeg
 from tests.screenshots import screenshot
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -38,11 +37,13 @@ def walkers_posts(walker, uploads_folder, worker):
 
 
 def reload_until(page, selector: str, text: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in page.locator(selector).inner_text():
-        assert time.monotonic() < deadline, f"{selector} never said {text!r}"
-        time.sleep(0.3)
+    def shown() -> bool:
+        if text in page.locator(selector).inner_text():
+            return True
         page.reload()
+        return False
+
+    wait_until(shown, timeout=timeout, interval=0.3, what=f"{selector} to say {text!r}")
 
 
 def test_my_posts_shows_every_state_and_a_retry_the_worker_completes(

@@ -7,7 +7,6 @@ besides PostgreSQL, RabbitMQ and Redis.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
@@ -23,6 +22,7 @@ from posts.tasks import generate_thumbnails
 from tests.factories import phone_jpeg
 from tests.processes import worker_process
 from tests.seaweedfs import MEDIA_BUCKET, UPLOADS_BUCKET, fetch
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("media")
 
@@ -70,18 +70,17 @@ def test_uploads_become_ready_on_a_worker_sharing_no_folder_and_thumbnails_load_
         first = thumbnail_objects(seaweedfs, prefix, ids[0])
         # S3 keeps LastModified in whole seconds: let a second pass so a rewrite shows.
         written = max(modified for _, modified in first.values())
-        while datetime.now(UTC) < written + timedelta(seconds=1):
-            time.sleep(0.1)
+        wait_until(lambda: datetime.now(UTC) >= written + timedelta(seconds=1), interval=0.1)
         UserPost.objects.filter(id=ids[0]).update(state="processing")
         generate_thumbnails.delay(ids[0])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+
+        def rewritten() -> dict | None:
             again = thumbnail_objects(seaweedfs, prefix, ids[0])
-            if all(again[key][1] > first[key][1] for key in first) and (
-                UserPost.objects.get(id=ids[0]).state == "ready"
-            ):
-                break
-            time.sleep(0.2)
+            newer = all(key in again and again[key][1] > first[key][1] for key in first)
+            ready = UserPost.objects.get(id=ids[0]).state == "ready"
+            return again if newer and ready else None
+
+        again = wait_until(rewritten, timeout=60, interval=0.2, what="the redelivery's rewrite")
 
     assert [post.state for post in posts] == ["ready"] * 3
     for post in posts:
@@ -133,14 +132,22 @@ def test_deleting_a_post_deletes_its_objects(
             {"image": SimpleUploadedFile("p.jpg", phone_jpeg((640, 480))), "caption": "c"},
         )
         post = UserPost.objects.get()
-        deadline = time.monotonic() + 60
-        while len(thumbnail_objects(seaweedfs, prefix, post.id)) < 6:
-            assert time.monotonic() < deadline, "thumbnails never appeared"
-            time.sleep(0.1)
+        wait_until(
+            lambda: len(thumbnail_objects(seaweedfs, prefix, post.id)) >= 6,
+            timeout=60,
+            interval=0.1,
+            what="the thumbnails to appear",
+        )
 
         author_client.post(reverse("posts:delete", args=[post.id]))
-        while uploads.exists(post.image.name) or thumbnail_objects(seaweedfs, prefix, post.id):
-            assert time.monotonic() < deadline + 30, "the post's objects are still there"
-            time.sleep(0.1)
+        wait_until(
+            lambda: (
+                not uploads.exists(post.image.name)
+                and not thumbnail_objects(seaweedfs, prefix, post.id)
+            ),
+            timeout=60,
+            interval=0.1,
+            what="the post's objects to go",
+        )
 
     assert not UserPost.objects.exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from tests.factories import (
     stripes,
 )
 from tests.processes import worker_process
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("worker", "media")
 
@@ -116,9 +116,7 @@ def test_same_task_delivered_twice_leaves_one_thumbnail_and_one_file_per_size(
 
     generate_thumbnails.delay(post_id)
     generate_thumbnails.delay(post_id)
-    deadline = time.monotonic() + 30
-    while signals.runs < runs_before + 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: signals.runs >= runs_before + 2, interval=0.1, what="both deliveries to run")
 
     assert signals.runs == runs_before + 2
     assert UserPost.objects.get(id=post_id).state == "ready"

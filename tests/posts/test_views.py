@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from PIL import Image
 from posts.models import CAPTION_MAX_LENGTH, UserPost
 from posts.uploads import inspect_upload
 from tests.factories import image_bytes, make_user, phone_jpeg, png_bomb, stripes
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.usefixtures("media")
 
@@ -207,11 +207,9 @@ def test_author_deletes_a_post_and_a_worker_deletes_its_files(author_client, aut
     assert response.status_code == 302
     assert response.url == reverse("posts:mine")
     assert not UserPost.objects.filter(id=post.id).exists()
-    deadline = time.monotonic() + 30
-    while (upload_path.exists() or thumbs.exists()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not upload_path.exists()
-    assert not thumbs.exists()
+    wait_until(
+        lambda: not upload_path.exists() and not thumbs.exists(), what="the post's files to go"
+    )
 
 
 def test_someone_else_cannot_delete_a_post(client, author):

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import get_commands, load_command_class
 from django.core.management.base import BaseCommand
 
-PROJECT_APPS = ("accounts", "filestore", "outings", "posts", "tasking", "voterroll")
+PROJECT_APPS = ("accounts", "filestore", "operations", "outings", "posts", "voterroll")
 
 
 def project_commands() -> list[tuple[str, str]]:

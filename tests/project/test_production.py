@@ -17,9 +17,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from accounts.tasks import EMAIL_ACTIVE_USERS
+from operations import health
 from outings.models import Outing, Participant, Tweet
 from posts.models import UserPost
-from tasking import health
 from tasking.models import GeneratorJob
 from tests.factories import PASSWORD
 from tests.processes import ROOT, web_process
@@ -28,7 +28,7 @@ from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
 
 # Pages that only take a POST: there is nothing to GET.
-POST_ONLY = {"logout", "posts:retry", "outings:retry", "voterroll:cancel", "tasking:dead_letter"}
+POST_ONLY = {"logout", "posts:retry", "outings:retry", "voterroll:cancel", "operations:dead_letter"}
 # Pages anyone may see; the others send anonymous visitors to sign in.
 PUBLIC = [
     "home",
@@ -40,7 +40,7 @@ PUBLIC = [
     "outings:index",
     "outings:detail",
     "outings:timeline",
-    "tasking:healthz",
+    "operations:healthz",
 ]
 
 
@@ -174,9 +174,9 @@ def _site_with_one_of_everything(staff) -> dict[str, str]:
         "voterroll:run": reverse("voterroll:run", args=[run.pk]),
         "voterroll:progress": reverse("voterroll:progress", args=[run.pk]),
         "voterroll:file": reverse("voterroll:file", args=[run.pk, station.book_name]),
-        "tasking:healthz": reverse("tasking:healthz"),
-        "tasking:metrics": reverse("tasking:metrics"),
-        "tasking:dashboard": reverse("tasking:dashboard"),
+        "operations:healthz": reverse("operations:healthz"),
+        "operations:metrics": reverse("operations:metrics"),
+        "operations:dashboard": reverse("operations:dashboard"),
     }
 
 

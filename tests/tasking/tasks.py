@@ -10,9 +10,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from tasking.base import task
+from tasking.connections import redis_client
 from tasking.dedup import Deduplicate
 from tasking.generators import ChunkedGenerator, register
-from tasking.locks import SingleInstance, redis_client
+from tasking.locks import SingleInstance
 
 # What subprocess workers of the tasking tests load with --include.
 TASK_MODULES = "tests.tasks,tests.tasking.tasks"

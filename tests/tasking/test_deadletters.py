@@ -7,8 +7,8 @@ import time
 from django.conf import settings
 from django_celery_results.models import TaskResult
 
+from operations import deadletters
 from project.celery import app
-from tasking import deadletters
 from tests.tasking.tasks import poison, redis
 
 

@@ -35,6 +35,11 @@ def job_state(job: GeneratorJob) -> str:
     return job.state
 
 
+def finished(job: GeneratorJob, run: str, ids: list[int]) -> bool:
+    """Whether the job is done and every row's chunk task has run."""
+    return job_state(job) == GeneratorJob.State.DONE and len(processed(run)) >= len(ids)
+
+
 class Consuming:
     """Make the in-process worker consume a queue for the duration of a block."""
 
@@ -62,10 +67,12 @@ def test_every_sparse_row_is_processed_once_and_the_queue_stays_bounded(worker, 
             time.sleep(0.1)
         assert job.rows_done < len(ids)
         with Consuming(worker, CHUNK_QUEUE):
-            while job_state(job) != GeneratorJob.State.DONE or len(processed(run)) < len(ids):
+
+            def finished_depth_noted() -> bool:
                 depths.append(generators.queue_depth(CHUNK_QUEUE))
-                assert len(depths) < 600, "the job did not finish in 60 s"
-                time.sleep(0.1)
+                return finished(job, run, ids)
+
+            wait_until(finished_depth_noted, timeout=60, interval=0.1, what="the job to finish")
 
     assert processed(run) == dict.fromkeys(ids, 1)
     assert job.rows_done == len(ids)
@@ -104,12 +111,18 @@ def test_a_job_killed_mid_way_resumes_and_processes_every_row_once(worker, subpr
         assert job.rows_done < len(ids), "the job finished before it could be killed"
 
         with worker_process(env, args=args):
-            deadline = time.monotonic() + 90
-            while job_state(job) != GeneratorJob.State.DONE or len(processed(run)) < len(ids):
+
+            def finished_after_relay() -> bool:
                 # What beat would do: publish rows the dead worker committed but never sent.
                 outbox.relay(older_than=timedelta(seconds=1))
-                assert time.monotonic() < deadline, f"stuck at {job.rows_done} rows"
-                time.sleep(0.3)
+                return finished(job, run, ids)
+
+            wait_until(
+                finished_after_relay,
+                timeout=90,
+                interval=0.3,
+                what=lambda: f"the job to finish (stuck at {job.rows_done} rows)",
+            )
 
     assert processed(run) == dict.fromkeys(ids, 1)
     assert job.rows_done == len(ids)

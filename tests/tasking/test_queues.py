@@ -8,8 +8,9 @@ import pytest
 from django.conf import settings
 from django_celery_results.models import TaskResult
 
+from operations import deadletters
 from project.celery import app
-from tasking import deadletters, queues
+from tasking import queues
 from tests.support.rabbitmq import broker_queues
 from tests.tasks import add
 

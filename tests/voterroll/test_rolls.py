@@ -215,10 +215,11 @@ def test_a_callback_fired_before_the_last_station_waits_for_it(seeded):
 
     # As when a header task ran twice and its second vote fired the chord early.
     early = tasks.finalize_run.delay(run.id)
-    deadline = time.monotonic() + 30
-    while early.state != "RETRY":
-        assert time.monotonic() < deadline, f"finalize_run is {early.state}, not waiting"
-        time.sleep(0.1)
+    wait_until(
+        lambda: early.state == "RETRY",
+        interval=0.1,
+        what=lambda: f"finalize_run to wait (it is {early.state})",
+    )
     rolls.render_station(last)
 
     run = _wait(run)
@@ -274,10 +275,12 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
     }
     with worker_process(env, args=("--pool", "prefork")):
         run = tasks.enqueue_run(strategy="per_station")
-        deadline = time.monotonic() + 60
-        while RollRun.objects.get(id=run.id).stations_done < 5:
-            assert time.monotonic() < deadline, "no station was drawn within 60 s"
-            time.sleep(0.02)
+        wait_until(
+            lambda: RollRun.objects.get(id=run.id).stations_done >= 5,
+            timeout=60,
+            interval=0.02,
+            what="five stations drawn",
+        )
 
         assert tasks.cancel_run(run.id)
         cancelled = time.monotonic()
@@ -306,10 +309,11 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
     # result as each comes off the queue; the few received between the cancel and the
     # revoke's arrival find the run cancelled and return None without drawing.
     station_results = TaskResult.objects.filter(task_id__startswith=f"voterroll-{run.id}-station-")
-    deadline = time.monotonic() + 30
-    while station_results.count() < run.stations_count:
-        assert time.monotonic() < deadline, f"{station_results.count()} station results"
-        time.sleep(0.2)
+    wait_until(
+        lambda: station_results.count() >= run.stations_count,
+        interval=0.2,
+        what=lambda: f"every station's result (has {station_results.count()})",
+    )
     statuses = Counter(station_results.values_list("status", flat=True))
     assert statuses["REVOKED"] >= (run.stations_count - settled) // 2, statuses
     ran = station_results.filter(status="SUCCESS").values_list("task_id", "result")

@@ -206,5 +206,5 @@ def _on_worker_init(sender: Any = None, **kwargs: Any) -> None:
 def connect() -> None:
     """Have workers on the embedded broker take back a dead worker's messages as they start."""
     signals.worker_init.connect(
-        _on_worker_init, weak=False, dispatch_uid="tasking.embedded.worker_init"
+        _on_worker_init, weak=False, dispatch_uid="operations.embedded.worker_init"
     )

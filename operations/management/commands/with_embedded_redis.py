@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tasking.embedded import EmbeddedRedis, EmbeddedRedisError
+from operations.embedded import EmbeddedRedis, EmbeddedRedisError
 
 # SIGHUP (the terminal closed) stops the command as SIGTERM does: honcho has no handler
 # for it and would die at once, leaving web, worker and beat behind.

@@ -10,10 +10,11 @@ from django.db import connection
 from django.test import Client
 from kombu import Queue
 
+from operations import health, inspection
 from project.celery import app
-from tasking import health, inspection
 from tests.factories import make_staff, make_user
 from tests.processes import beat_process
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -23,12 +24,13 @@ def _no_shared_answer():
 
 
 def _healthz_until(client, ready, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
+    """Return the first /healthz body ``ready`` accepts."""
+
+    def answer() -> dict | None:
         body = client.get("/healthz").json()
-        if ready(body) or time.monotonic() > deadline:
-            return body
-        time.sleep(0.3)
+        return body if ready(body) else None
+
+    return wait_until(answer, timeout=timeout, interval=0.3, what="/healthz to report it")
 
 
 def test_healthz_reports_every_part_up_with_a_real_beat(worker, subprocess_env, staff_client):

@@ -10,9 +10,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from tasking import dashboard, deadletters, health, metrics
+from operations import dashboard, deadletters, health, metrics
 
 # Held by the "Operators" group: the dashboard, /metrics and the details of /healthz.
+# Declared on tasking's StoredResult (the pages show task results), where groups were
+# first granted it.
 OPERATIONS = "tasking.view_operations"
 
 
@@ -66,14 +68,14 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         max_age=settings.DASHBOARD_CACHE_SECONDS,
     )
     context["refresh_seconds"] = settings.DASHBOARD_REFRESH_SECONDS
-    return render(request, "tasking/dashboard.html", context)
+    return render(request, "operations/dashboard.html", context)
 
 
 @require_POST
 def dead_letter_view(request: HttpRequest, task_id: str) -> HttpResponse:
     """Requeue or drop one dead letter, then go back to the dashboard."""
     if not request.user.is_authenticated:
-        return redirect_to_login(reverse("tasking:dashboard"))
+        return redirect_to_login(reverse("operations:dashboard"))
     if not request.user.has_perm(OPERATIONS):
         raise PermissionDenied("Dead letters need the view_operations permission.")
     action = request.POST.get("action")
@@ -85,4 +87,4 @@ def dead_letter_view(request: HttpRequest, task_id: str) -> HttpResponse:
         messages.success(request, f"Dead letter {task_id} {verb}.")
     else:
         messages.warning(request, f"No dead letter {task_id}: someone handled it already.")
-    return HttpResponseRedirect(reverse("tasking:dashboard") + "#dead-letters")
+    return HttpResponseRedirect(reverse("operations:dashboard") + "#dead-letters")

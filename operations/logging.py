@@ -10,7 +10,7 @@ from typing import Any
 
 from celery import current_task
 
-# Set by tasking.request_ids.RequestIdMiddleware for the length of one request.
+# Set by operations.request_ids.RequestIdMiddleware for the length of one request.
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 _installed = False

@@ -12,9 +12,10 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from django_celery_results.models import TaskResult
 from kombu import Queue
 
-from tasking import dashboard, inspection, progress, throughput
-from tasking.tasks import sample_throughput
+from operations import dashboard, inspection, progress, throughput
+from operations.tasks import sample_throughput
 from tests.factories import make_staff
+from tests.support.waiting import wait_until
 from tests.tasks import add, count_run, outcome
 
 pytestmark = pytest.mark.usefixtures("fresh_dashboard")
@@ -31,9 +32,11 @@ def test_dashboard_shows_live_workers_a_failure_with_its_traceback_and_the_chart
     run = f"dashboard-{uuid.uuid4().hex}"
     for seq in range(3):
         count_run.delay(run, seq)
-    deadline = time.monotonic() + 30
-    while throughput.totals().get("default succeeded", 0) < 4 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(
+        lambda: throughput.totals().get("default succeeded", 0) >= 4,
+        interval=0.1,
+        what="four successes counted",
+    )
     every_minute = IntervalSchedule.objects.create(every=60, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.create(name="sweep", task="tests.add", interval=every_minute)
 
@@ -174,9 +177,7 @@ def test_one_worker_inspection_serves_every_load_for_a_few_seconds(
     assert len(asked) == 1, "one inspection for the first five loads"
     time.sleep(settings.DASHBOARD_CACHE_SECONDS + 0.5)
     later = staff_client.get("/tasks/").content.decode()
-    deadline = time.monotonic() + 10
-    while len(asked) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(asked) >= 2, timeout=10, what="a second inspection")
 
     # The later load answered from the last inspection while a thread asked again.
     assert len(asked) == 2
@@ -212,8 +213,6 @@ def test_beat_takes_a_counter_snapshot_every_minute_on_a_worker(worker, settings
 
     sample_throughput.delay()
 
-    deadline = time.monotonic() + 30
-    while not cache.get_many(keys) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: cache.get_many(keys), interval=0.1, what="this minute's snapshot")
     snapshot = next(iter(cache.get_many(keys).values()))
     assert isinstance(snapshot, dict)

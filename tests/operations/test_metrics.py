@@ -1,5 +1,8 @@
 """Task metrics collected in real workers from Celery's signals, served on /metrics."""
 
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -10,10 +13,10 @@ from celery.exceptions import TaskRevokedError
 from django.utils import timezone
 from kombu import Queue
 
+from operations import metrics
 from project.celery import app
-from tasking import metrics
 from tests.factories import staff_group
-from tests.processes import free_port, manage, worker_process
+from tests.processes import ROOT, free_port, manage, worker_process
 from tests.support.metrics import METRICS_TOKEN, Samples
 from tests.tasks import outcome, retry_once, whoami
 
@@ -211,3 +214,29 @@ def test_a_worker_port_without_a_token_stops_the_process_naming_the_variable(sub
 
     with pytest.raises(AssertionError, match="WORKER_METRICS_PORT is set but METRICS_TOKEN"):
         manage("check", env=env)
+
+
+def test_importing_the_metrics_changes_nothing_until_the_app_is_ready():
+    script = (
+        "import os\n"
+        "os.environ.pop('PROMETHEUS_MULTIPROC_DIR', None)\n"
+        "from prometheus_client import values\n"
+        "before = values.ValueClass\n"
+        "import operations.metrics\n"
+        "print(os.environ.get('PROMETHEUS_MULTIPROC_DIR'), values.ValueClass is before)\n"
+        "import django\n"
+        "django.setup()\n"
+        "directory = os.environ.get('PROMETHEUS_MULTIPROC_DIR')\n"
+        "print(directory is not None, values.ValueClass is before)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings"}
+    lines = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+
+    assert lines == ["None True", "True False"]

@@ -46,7 +46,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from tasking import inspection
+from operations import inspection
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,6 @@ def _refresh_identifier() -> None:
     _identifier["value"] = f"{_HOST}-{os.getpid()}"
 
 
-os.register_at_fork(after_in_child=_refresh_identifier)
-
-
 def process_identifier() -> str:
     """Name this process uniquely across every host sharing the metrics directory."""
     return _identifier["value"]
@@ -81,7 +78,21 @@ def _use_multiprocess_directory(directory: Path) -> None:
     values.ValueClass = values.MultiProcessValue(process_identifier=process_identifier)
 
 
-_use_multiprocess_directory(Path(settings.PROMETHEUS_MULTIPROC_DIR))
+_set_up = {"done": False}
+
+
+def use_multiprocess_files() -> None:
+    """Write this process's metrics to PROMETHEUS_MULTIPROC_DIR (once per process).
+
+    Run from OperationsConfig.ready(), before any metric's first update: a labelled
+    metric opens its file when a label set is first used, not when it is declared.
+    """
+    if _set_up["done"]:
+        return
+    _set_up["done"] = True
+    os.register_at_fork(after_in_child=_refresh_identifier)
+    _use_multiprocess_directory(Path(settings.PROMETHEUS_MULTIPROC_DIR))
+
 
 TASK_LABELS = ("name", "hostname", "queue_name")
 # Seconds: a no-op takes milliseconds, thumbnails seconds, a roll's PDFs minutes.
@@ -255,13 +266,13 @@ _HANDLERS = (
 def connect() -> None:
     """Collect task metrics from Celery's signals in this process."""
     for signal, handler in _HANDLERS:
-        signal.connect(handler, weak=False, dispatch_uid=f"tasking.metrics.{handler.__name__}")
+        signal.connect(handler, weak=False, dispatch_uid=f"operations.metrics.{handler.__name__}")
 
 
 def disconnect() -> None:
     """Stop collecting task metrics in this process."""
     for signal, handler in _HANDLERS:
-        signal.disconnect(handler, dispatch_uid=f"tasking.metrics.{handler.__name__}")
+        signal.disconnect(handler, dispatch_uid=f"operations.metrics.{handler.__name__}")
 
 
 def _pid_alive(pid: int) -> bool:
@@ -403,7 +414,7 @@ def state_counts() -> dict[str, dict[Any, int]]:
     """Count the rows of each model in METRICS_STATE_COUNTS by its state field.
 
     Each entry is ``"app_label.Model"`` (counted by ``state``) or
-    ``"app_label.Model:field"``. A model that is not installed is skipped, so tasking
+    ``"app_label.Model:field"``. A model that is not installed is skipped, so operations
     names app models without importing any app (they may not exist in this release).
     """
     figures = {}

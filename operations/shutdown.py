@@ -31,5 +31,5 @@ def _leave_process_group(**kwargs: object) -> None:
 def connect() -> None:
     """Put every prefork child of this worker in a process group of its own."""
     signals.worker_process_init.connect(
-        _leave_process_group, weak=False, dispatch_uid="tasking.shutdown.leave_process_group"
+        _leave_process_group, weak=False, dispatch_uid="operations.shutdown.leave_process_group"
     )

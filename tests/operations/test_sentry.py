@@ -1,12 +1,12 @@
 """Sentry: a worker's task failure reaches a Sentry-speaking server only when SENTRY_DSN is set."""
 
 import gzip
-import time
 import zlib
 
 import sentry_sdk
 
 from tests.processes import worker_process
+from tests.support.waiting import wait_until
 from tests.tasks import outcome
 
 
@@ -27,13 +27,13 @@ def test_task_failure_in_a_worker_is_sent_to_sentry(subprocess_env, httpserver):
 
     with worker_process(env, args=("--pool", "solo")):
         outcome.apply_async(("fail",), queue="sentry-test").get(timeout=30, propagate=False)
-        deadline = time.monotonic() + 20
-        bodies: list[bytes] = []
-        while time.monotonic() < deadline and not any(b"asked to fail" in b for b in bodies):
-            bodies = [_body(request) for request, _ in httpserver.log]
-            time.sleep(0.2)
 
-    event = next(b for b in bodies if b"asked to fail" in b)
+        def failure_event() -> bytes | None:
+            bodies = (_body(request) for request, _ in httpserver.log)
+            return next((body for body in bodies if b"asked to fail" in body), None)
+
+        event = wait_until(failure_event, timeout=20, interval=0.2, what="Sentry's failure event")
+
     assert b"ValueError" in event
     assert b"tests.outcome" in event
 

@@ -1,7 +1,7 @@
 """Tasks per minute and queue, from the task counters every process already keeps.
 
 Workers count each succeeded and failed task in prometheus_client's multiprocess files
-(tasking/metrics.py), whether or not the task stores a result. Counters only grow, so
+(operations/metrics.py), whether or not the task stores a result. Counters only grow, so
 the figures per minute are differences between snapshots of their totals: one is taken
 each minute (the ``tasking.sample_throughput`` beat entry) and on each dashboard load,
 and kept in the cache (Redis, shared by every process) for the chart's hour.
@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, multiprocess
 
-# Counter families (tasking/metrics.py) and the outcome each counts.
+# Counter families (operations/metrics.py) and the outcome each counts.
 OUTCOMES = {"celery_task_succeeded": "succeeded", "celery_task_failed": "failed"}
 # Two hours: the chart's hour and the snapshot before it, with room for a late reader.
 KEEP_SECONDS = 2 * 60 * 60

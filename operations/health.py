@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from tasking import inspection, shared_answers
+from operations import inspection, shared_answers
 
 logger = logging.getLogger(__name__)
 
@@ -91,9 +91,9 @@ def _on_before_publish(sender: str | None = None, **kwargs: Any) -> None:
 
 def connect_beat_heartbeat() -> None:
     """Record beat's heartbeat when beat starts and whenever it publishes the heartbeat task."""
-    signals.beat_init.connect(_on_beat_init, weak=False, dispatch_uid="tasking.health.beat_init")
+    signals.beat_init.connect(_on_beat_init, weak=False, dispatch_uid="operations.health.beat_init")
     signals.before_task_publish.connect(
-        _on_before_publish, weak=False, dispatch_uid="tasking.health.beat_heartbeat"
+        _on_before_publish, weak=False, dispatch_uid="operations.health.beat_heartbeat"
     )
 
 
@@ -140,7 +140,7 @@ def shared_broker_checks(
 
     Asking the workers is a broadcast that waits ``worker_timeout`` for replies: done per
     request, a few probes at once held every web thread for that long. The answer is
-    shared through the cache (tasking/shared_answers.py); ``max_age`` 0 asks every time.
+    shared through the cache (operations/shared_answers.py); ``max_age`` 0 asks every time.
     """
     return shared_answers.shared_answer(
         SHARED_ANSWER_KEY,

@@ -1,9 +1,9 @@
 """Progress of long-running work, shown on the Tasks dashboard.
 
-Apps register providers from their ``AppConfig.ready()``, so tasking never imports
+Apps register providers from their ``AppConfig.ready()``, so operations never imports
 them::
 
-    from tasking import progress
+    from operations import progress
     progress.register(running_roll_generations)
 
 A provider is a callable returning a list of dicts with ``label``, ``done``,

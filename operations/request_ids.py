@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from tasking.logging import request_id
+from operations.logging import request_id
 
 HEADER = "X-Request-ID"
 # A proxy's id is kept only if it is short and plain: it ends up in every log line.

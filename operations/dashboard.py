@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 from django_celery_beat.models import PeriodicTask
 from django_celery_results.models import TaskResult
 
-from tasking import charts, deadletters, inspection, progress, shared_answers, throughput
+from operations import charts, deadletters, inspection, progress, shared_answers, throughput
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def last_hour(app: Celery, *, now: datetime) -> dict[str, Any]:
     """Count succeeded and failed tasks per minute and queue over the last hour.
 
     Every task counts, stored result or not: the figures come from the task counters
-    (tasking/throughput.py). This load's totals become this minute's snapshot if beat
+    (operations/throughput.py). This load's totals become this minute's snapshot if beat
     has not taken one yet.
     """
     minutes = throughput.chart_minutes(now, CHART_MINUTES)
@@ -179,7 +179,7 @@ def broker_side(app: Celery, *, worker_timeout: float, max_age: float) -> dict[s
     """Workers and queues, asked at most once per ``max_age`` for every viewer.
 
     The broadcast to the workers waits up to ``worker_timeout``: the slow part of the
-    page. Its answer is shared through the cache (tasking/shared_answers.py) and asked
+    page. Its answer is shared through the cache (operations/shared_answers.py) and asked
     again in the background, so no load but the first waits for it; the page says when
     it was asked.
     """

@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
+from operations.logging import JsonFormatter
 from project.celery import app
-from tasking.logging import JsonFormatter
 from tests.tasks import add
 
 
@@ -28,12 +28,12 @@ def test_json_lines_logged_inside_a_task_carry_its_name_and_id(worker, caplog):
 def test_web_log_lines_carry_the_request_id_the_proxy_sent(admin_client, caplog, monkeypatch):
     # An unreachable broker makes /metrics log a warning while serving the request.
     monkeypatch.setattr(app.conf, "broker_read_url", "amqp://guest:guest@127.0.0.1:1//")
-    caplog.set_level(logging.WARNING, logger="tasking.inspection")
+    caplog.set_level(logging.WARNING, logger="operations.inspection")
 
     response = admin_client.get("/metrics", headers={"X-Request-ID": "req-42"})
 
     assert response["X-Request-ID"] == "req-42"
-    warnings = [r for r in caplog.records if r.name == "tasking.inspection"]
+    warnings = [r for r in caplog.records if r.name == "operations.inspection"]
     assert warnings
     assert {r.request_id for r in warnings} == {"req-42"}
     assert json.loads(JsonFormatter().format(warnings[0]))["request_id"] == "req-42"

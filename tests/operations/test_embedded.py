@@ -29,7 +29,7 @@ import psutil
 import pytest
 import redis
 
-from tasking.embedded import EmbeddedRedis
+from operations.embedded import EmbeddedRedis
 from tests.factories import phone_jpeg
 from tests.processes import (
     ROOT,
@@ -82,7 +82,7 @@ class Embedded:
         """Start a process publishing ``count`` messages; it prints "ready" first."""
         return subprocess.Popen(
             [
-                sys.executable, "-m", "tests.tasking.embedded_publisher",
+                sys.executable, "-m", "tests.operations.embedded_publisher",
                 run, str(first), str(count), "--pause", str(pause),
                 *(("--go", str(go)) if go else ()),
             ],

@@ -1,6 +1,6 @@
 """Publish ``tests.count_run`` messages from a process of its own, on the embedded default.
 
-Run as ``python -m tests.tasking.embedded_publisher RUN FIRST COUNT [--go FILE]
+Run as ``python -m tests.operations.embedded_publisher RUN FIRST COUNT [--go FILE]
 [--pause SECONDS]``: it prints "ready" once Django is set up, waits for ``FILE`` to
 exist (so that several publishers start at once), publishes messages FIRST to
 FIRST + COUNT - 1 with ``delay()`` as a view does, and prints "published COUNT".

@@ -1,8 +1,8 @@
 from django.urls import path
 
-from tasking import views
+from operations import views
 
-app_name = "tasking"
+app_name = "operations"
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics_view, name="metrics"),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 
 import psutil
 
 from tests.processes import ROOT
+from tests.support.waiting import wait_for_start
 
 
 def test_sigterm_to_the_workers_process_group_is_a_warm_shutdown_without_errors(
@@ -27,10 +27,9 @@ def test_sigterm_to_the_workers_process_group_is_a_warm_shutdown_without_errors(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + 60
-        while " ready." not in log.read_text():
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_for_start(
+            proc, lambda: " ready." in log.read_text(), name="worker", timeout=60, log=log.read_text
+        )
         pool = psutil.Process(proc.pid).children()
         assert len(pool) == 2
         # Each child leads a group of its own: the group's signal reaches the main only.

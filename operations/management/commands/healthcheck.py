@@ -9,7 +9,7 @@ from celery import current_app as app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tasking import health
+from operations import health
 
 
 class Command(BaseCommand):
