@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 
 from filestore.s3 import ObjectStorageError
-from tasking import backoff
+from tasking import backoff, enqueue
 from tasking.base import task
 from tasking.results import DATABASE_DOWN
 from voterroll import rolls
@@ -238,7 +238,7 @@ def enqueue_run(*, strategy: str, center_ids: list[int] | None = None) -> RollRu
     """Record a run and start it once the surrounding transaction commits."""
     with transaction.atomic():
         run = rolls.create_run(strategy=strategy, center_ids=center_ids)
-        start_run.delay_on_commit(run.id)
+        enqueue.after_commit(start_run, run.id)
     return run
 
 
