@@ -424,7 +424,7 @@ def _run_strategy(
     """Run one roll from "run started" to "zip ready"; return its row and files' hashes."""
     from django_celery_results.models import TaskResult
 
-    from voterroll import rolls, tasks
+    from voterroll import run_files, tasks
     from voterroll.models import RollRun
 
     before = TaskResult.objects.count()
@@ -459,7 +459,7 @@ def _run_strategy(
     cpu_after = _cpu_seconds(worker_pid, _current(services))
     cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
     phases = run.phase_seconds()
-    with rolls.storage().open(run.metadata_file) as stored:
+    with run_files.storage().open(run.metadata_file) as stored:
         metadata = json.load(stored)
     row = {
         "strategy": strategy,

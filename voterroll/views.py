@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from filestore.serving import private_file_response
-from voterroll import rolls, tasks
+from voterroll import rolls, run_files, tasks
 from voterroll.models import RollRun, Station, Voter
 
 
@@ -132,7 +132,7 @@ def _file_of_run(run: RollRun, name: str) -> str:
     ):
         # Empty parts, "." and "..", hidden files, NUL bytes: never a file of a run.
         raise Http404("No such file in this run.")
-    return f"{rolls.run_folder(run.id)}/{name}"
+    return f"{run_files.run_folder(run.id)}/{name}"
 
 
 @login_required
@@ -141,5 +141,5 @@ def download(request: HttpRequest, pk: int, name: str) -> HttpResponseBase:
     """Hand out one file of a run (personal data: from the private rolls storage only)."""
     run = get_object_or_404(RollRun, pk=pk)
     return private_file_response(
-        rolls.storage(), _file_of_run(run, name), as_attachment=name.endswith(".zip")
+        run_files.storage(), _file_of_run(run, name), as_attachment=name.endswith(".zip")
     )

@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from tests.factories import make_staff
-from voterroll import rolls
+from voterroll import drawing, rolls, run_files
 from voterroll.models import RollRun, Station
 
 pytestmark = pytest.mark.django_db
@@ -19,13 +19,13 @@ pytestmark = pytest.mark.django_db
 
 def _finished_run() -> RollRun:
     run = rolls.assign(rolls.create_run(strategy="single").id)
-    rolls.render_all(run.id)
+    drawing.draw_all(run.id)
     return rolls.finalize(run.id)
 
 
 def _file_names(run: RollRun) -> list[str]:
     """Every file of a run: each path its metadata.json lists, metadata.json, the zip."""
-    with rolls.storage().open(run.metadata_file) as stored:
+    with run_files.storage().open(run.metadata_file) as stored:
         metadata = json.load(stored)
     return [entry["path"] for entry in metadata["files"]] + ["metadata.json", f"roll-{run.id}.zip"]
 
