@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from outings import announcements, reminders, services, tweets
+from outings import announcements, reminders, sending, services, tweets
 from outings.backends import TweetBusy, TweetDeferred
 from outings.models import Tweet
 from tasking.base import task
@@ -40,13 +40,13 @@ def record_killed(exc: BaseException, tweet_id: int, *args, **kwargs) -> None:
     time_limit=60,
     on_killed=record_killed,
 )
-def post_tweet(self, tweet_id: int, **kwargs) -> str:
+def post_tweet(self, tweet_id: int, **kwargs) -> str | None:
     """Send one recorded tweet, at most once."""
     last_attempt = self.request.retries >= self.max_retries
     try:
-        return tweets.send(tweet_id=tweet_id, last_attempt=last_attempt)
+        return sending.send(tweet_id=tweet_id, last_attempt=last_attempt)
     except TweetDeferred as exc:
-        countdown = tweets.retry_countdown(
+        countdown = sending.retry_countdown(
             self.request.retries,
             base=self.retry_backoff,
             cap=self.retry_backoff_max,

@@ -13,7 +13,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
 from PIL import Image, UnidentifiedImageError
 
-from posts.thumbnails import ALLOWED_FORMATS
+from posts.imaging import ALLOWED_FORMATS
 
 ACCEPTED = "JPEG, PNG, WebP or GIF"
 

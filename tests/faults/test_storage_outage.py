@@ -24,7 +24,7 @@ from tests.support.waiting import wait_until
 from voterroll import run_files
 
 OUTAGE_SECONDS = 10
-# Six boxes per post (posts.thumbnails.BOXES).
+# Six boxes per post (THUMBNAIL_SIZES).
 SIZES = 6
 
 
