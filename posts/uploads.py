@@ -57,8 +57,8 @@ class SizeLimitedUploadHandler(FileUploadHandler):
 
     First in FILE_UPLOAD_HANDLERS, so the handlers after it (the one writing the file to
     disk) never get a byte past the limit, and the rest of the body is left unread
-    (gunicorn drains a little, then closes the connection). Without it, a 200 MB upload
-    was written to disk whole before the form refused it.
+    (gunicorn drains a little, then closes the connection): an upload over the limit
+    never reaches the disk, however big it is.
     """
 
     def __init__(self, request: HttpRequest | None = None) -> None:

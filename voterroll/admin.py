@@ -41,7 +41,15 @@ class VoterAdmin(admin.ModelAdmin):
 
 class StationInline(admin.TabularInline):
     model = Station
-    fields = ("center", "number", "gender", "voter_count", "first_name", "last_name", "pages")
+    fields = (
+        "center",
+        "number",
+        "gender",
+        "voter_count",
+        "first_voter_name",
+        "last_voter_name",
+        "pages",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -21,8 +21,8 @@ from voterroll.models import Center, RollRun, Station
 def _stations_by_center(run_id: int) -> Generator[tuple[Center, list[Station]]]:
     """Yield each center of a run with its stations, reading 500 rows at a time.
 
-    A million-voter run has thousands of stations; holding them all (and the metadata of
-    every file) at once is what made finalize the biggest process of the run.
+    Memory stays flat at any run size: a million-voter run has thousands of stations,
+    and neither they nor the metadata of every file are ever held at once.
     """
     stations = (
         Station.objects.filter(run_id=run_id)
@@ -64,8 +64,10 @@ def _center_files(center: Center, stations: list[Station]) -> Iterator[dict]:
 
 
 def _missing_center_list(run_id: int, entry: dict, center: Center, stations: list) -> bytes:
-    """Draw and store a center's station list that a station task of an older release
-    did not draw (this one draws it with the center's station 1); return its bytes."""
+    """Draw and store a center's station list missing from the storage; return its bytes.
+
+    Station tasks draw it with the center's station 1; a run whose station 1 was drawn
+    by a release that did not leaves it to finalize."""
     data, entry["pages"] = pdfs.render_center_list(center, stations)
     run_files.write_file(f"{run_files.run_folder(run_id)}/{entry['path']}", data)
     return data
@@ -86,8 +88,8 @@ def _zip_entry(archive: zipfile.ZipFile, name: str, chunks: Iterable[bytes], sta
 def metadata_json(header: dict, entries: Iterable[dict]) -> Iterator[bytes]:
     """Yield ``json.dumps({**header, "files": [...entries]}, indent=2)``, entry by entry.
 
-    The same bytes as the one-call form, without the whole document in memory: at a
-    million voters that held 7,000 entries and the encoder's copies of them at once.
+    The same bytes as the one-call form, with one entry in memory at a time rather than
+    the whole document (7,000 entries at a million voters) and the encoder's copies.
     """
     # The header's dump ends in "\n}": the files list goes before that brace.
     if not header:

@@ -31,8 +31,6 @@ def create_run(*, strategy: str, center_ids: list[int] | None = None) -> RollRun
     run = RollRun.objects.create(strategy=strategy)
     if center_ids:
         run.centers.set(center_ids)
-    RollRun.objects.filter(id=run.id).update(output_dir=run_files.run_folder(run.id))
-    run.refresh_from_db()
     return run
 
 
@@ -78,7 +76,7 @@ def _covers_arabic(run: RollRun) -> bool:
 
 
 def assign(run_id: int) -> RollRun | None:
-    """Claim a queued run and split its voters into stations; return it, or None if failed."""
+    """Start a queued run and split its voters into stations; return it, or None if failed."""
     now = timezone.now()
     RollRun.objects.filter(id=run_id, state=State.QUEUED).update(
         state=State.ASSIGNING, assign_started_at=now, updated_at=now
