@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from celery import Signature, Task, chain, chord, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 
 from filestore.s3 import ObjectStorageError
 from tasking import backoff, enqueue
@@ -232,16 +232,3 @@ def start_run(run_id: int, **kwargs) -> None:
 def sweep_runs(**kwargs) -> dict:
     """Finalize runs whose chord callback was lost and fail runs that stopped moving."""
     return rolls.sweep()
-
-
-def enqueue_run(*, strategy: str, center_ids: list[int] | None = None) -> RollRun:
-    """Record a run and start it once the surrounding transaction commits."""
-    with transaction.atomic():
-        run = rolls.create_run(strategy=strategy, center_ids=center_ids)
-        enqueue.after_commit(start_run, run.id)
-    return run
-
-
-def cancel_run(run_id: int) -> bool:
-    """Cancel an active run; return whether it was active."""
-    return rolls.cancel(run_id)

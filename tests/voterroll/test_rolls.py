@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from tests.processes import worker_process
 from tests.support.waiting import wait_until
-from voterroll import drawing, packaging, rolls, run_files, tasks
+from voterroll import drawing, packaging, rolls, run_files, services, tasks
 from voterroll.models import RollRun, Station, Voter
 from voterroll.seeding import seed_voters
 
@@ -42,7 +42,7 @@ def _members(run: RollRun, media: Path) -> dict[str, bytes]:
 @pytest.mark.usefixtures("worker")
 def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, rolls_root):
     promised = rolls.forecast()
-    run = tasks.enqueue_run(strategy="per_station")
+    run = services.queue_run(strategy="per_station")
 
     run = _wait(run)
 
@@ -85,7 +85,7 @@ def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, roll
 def test_every_strategy_writes_the_same_files_byte_for_byte(seeded, rolls_root):
     written = {}
     for strategy in RollRun.Strategy.values:
-        run = _wait(tasks.enqueue_run(strategy=strategy))
+        run = _wait(services.queue_run(strategy=strategy))
         assert run.state == "done", (strategy, run.error)
         metadata = json.loads(_members(run, rolls_root)["metadata.json"])
         books = [f for f in metadata["files"] if f["kind"] == "station_book"]
@@ -273,13 +273,13 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
         "WORKER_CONCURRENCY": "2",
     }
     with worker_process(env, args=("--pool", "prefork")):
-        run = tasks.enqueue_run(strategy="per_station")
+        run = services.queue_run(strategy="per_station")
         deadline = time.monotonic() + 60
         while RollRun.objects.get(id=run.id).stations_done < 5:
             assert time.monotonic() < deadline, "no station was drawn within 60 s"
             time.sleep(0.02)
 
-        assert tasks.cancel_run(run.id)
+        assert services.cancel_run(run.id)
         cancelled = time.monotonic()
         done_when_cancelled = RollRun.objects.get(id=run.id).stations_done
         # Watch the run's folder while the workers wind down: the stations being drawn
@@ -319,7 +319,7 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
 
 def test_start_is_enqueued_once_and_only_on_commit(seeded, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        run = tasks.enqueue_run(strategy="single")
+        run = services.queue_run(strategy="single")
         assert RollRun.objects.get(id=run.id).state == "queued"
 
     assert len(callbacks) == 1
@@ -333,7 +333,7 @@ def test_start_is_not_enqueued_when_the_transaction_rolls_back(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        tasks.enqueue_run(strategy="single")
+        services.queue_run(strategy="single")
         raise RuntimeError("roll back")
 
     assert callbacks == []
