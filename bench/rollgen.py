@@ -424,7 +424,8 @@ def _run_strategy(
     """Run one roll from "run started" to "zip ready"; return its row and files' hashes."""
     from django_celery_results.models import TaskResult
 
-    from voterroll import run_files, services
+    from voterroll import run_files
+    from voterroll import services as roll_services
     from voterroll.models import RollRun
 
     before = TaskResult.objects.count()
@@ -433,7 +434,7 @@ def _run_strategy(
         _sql("SELECT pg_stat_statements_reset()")
     cpu_before = _cpu_seconds(worker_pid, _current(services))
     started = time.perf_counter()
-    run = services.queue_run(strategy=strategy)
+    run = roll_services.queue_run(strategy=strategy)
     polls = 0
     # The largest child's high-water mark when a quarter, half, ... of the
     # stations were drawn: flat if a task leaves nothing behind.
