@@ -5,10 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db import transaction
 
-from accounts import emails
-from accounts.tasks import send_password_resets
+from accounts import services
 
 User = get_user_model()
 
@@ -22,16 +20,14 @@ class BacklotUserAdmin(UserAdmin):
     @admin.action(description="Send password reset emails", permissions=["send_password_resets"])
     def send_password_reset_emails(self, request, queryset) -> None:
         """Queue one reset-email task per batch of the selected users, after commit."""
-        ids = list(queryset.order_by("pk").values_list("pk", flat=True))
-        for batch in emails.batches(ids):
-            transaction.on_commit(
-                lambda batch=batch: send_password_resets.delay(  # type: ignore[misc]  # bound default
-                    batch, request.get_host(), request.is_secure()
-                )
-            )
+        count = services.queue_password_resets(
+            queryset.order_by("pk").values_list("pk", flat=True),
+            domain=request.get_host(),
+            use_https=request.is_secure(),
+        )
         self.message_user(
             request,
-            f"Sending password reset emails to {len(ids)} users in the background.",
+            f"Sending password reset emails to {count} users in the background.",
             messages.SUCCESS,
         )
 

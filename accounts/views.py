@@ -13,9 +13,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from accounts import emails, timezones
+from accounts import emails, services, timezones
 from accounts.tasks import EMAIL_ACTIVE_USERS
-from tasking import generators
 from tasking.models import GeneratorJob
 
 
@@ -44,8 +43,9 @@ def email_all(request: HttpRequest) -> HttpResponse:
     form = NoticeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["confirmed"]:
-            params = {k: form.cleaned_data[k] for k in ("subject", "body")}
-            job = generators.start(EMAIL_ACTIVE_USERS, params)
+            job = services.email_active_users(
+                subject=form.cleaned_data["subject"], body=form.cleaned_data["body"]
+            )
             return redirect("email_job", job_id=job.pk)
         confirm = NoticeForm(initial={**form.cleaned_data, "confirmed": True})
         confirm.fields["subject"].widget = forms.HiddenInput()

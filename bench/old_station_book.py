@@ -84,8 +84,8 @@ def render_station_book(
             ("Station", str(station.number)),
             ("Gender", _gender_label(station)),
             ("Voters", str(station.voter_count)),
-            ("From", station.first_name),
-            ("To", station.last_name),
+            ("From", station.first_voter_name),
+            ("To", station.last_voter_name),
             ("Run date", run_date),
         ]
         y = PAGE_HEIGHT - 70 * mm

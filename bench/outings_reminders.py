@@ -34,7 +34,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from outings import reminders, tweets  # noqa: E402
+from outings import reminders, tweet_text  # noqa: E402
 from outings.models import Outing, Participant, Tweet  # noqa: E402
 
 WINDOW = timedelta(hours=24)
@@ -54,7 +54,7 @@ def naive_record_due(now) -> int:
                 idempotency_key=f"reminder:{participant.pk}",
                 defaults={
                     "kind": Tweet.Kind.REMINDER,
-                    "text": tweets.shorten(reminders.reminder_text(participant)),
+                    "text": tweet_text.shorten(reminders.reminder_text(participant)),
                     "outing": outing,
                     "participant": participant,
                 },

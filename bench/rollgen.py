@@ -424,7 +424,8 @@ def _run_strategy(
     """Run one roll from "run started" to "zip ready"; return its row and files' hashes."""
     from django_celery_results.models import TaskResult
 
-    from voterroll import rolls, tasks
+    from voterroll import run_files
+    from voterroll import services as roll_services
     from voterroll.models import RollRun
 
     before = TaskResult.objects.count()
@@ -433,7 +434,7 @@ def _run_strategy(
         _sql("SELECT pg_stat_statements_reset()")
     cpu_before = _cpu_seconds(worker_pid, _current(services))
     started = time.perf_counter()
-    run = tasks.enqueue_run(strategy=strategy)
+    run = roll_services.queue_run(strategy=strategy)
     polls = 0
     # The largest child's high-water mark when a quarter, half, ... of the
     # stations were drawn: flat if a task leaves nothing behind.
@@ -459,7 +460,7 @@ def _run_strategy(
     cpu_after = _cpu_seconds(worker_pid, _current(services))
     cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
     phases = run.phase_seconds()
-    with rolls.storage().open(run.metadata_file) as stored:
+    with run_files.storage().open(run.metadata_file) as stored:
         metadata = json.load(stored)
     row = {
         "strategy": strategy,

@@ -5,7 +5,7 @@
 Measures, in one run and on the same 12-megapixel JPEGs:
 
 1. per-image work in this process: the naive path (open and resize the original once per
-   size), ours (``posts.thumbnails.render``: one draft-mode decode, descending chain), and
+   size), ours (``posts.imaging.render``: one draft-mode decode, descending chain), and
    a full decode alone for reference;
 2. ours on ``--workers`` processes (the raw Pillow rate on those cores);
 3. end to end: uploads through the view (Django's test client) -> RabbitMQ -> a
@@ -95,7 +95,7 @@ def decode_only(data: bytes) -> None:
 
 
 def ours(data: bytes) -> None:
-    from posts.thumbnails import Box, render
+    from posts.imaging import Box, render
 
     render(data, [Box(*box) for box in BOXES], max_pixels=50_000_000)
 

@@ -1,9 +1,7 @@
 from django.contrib import admin, messages
-from django.db import transaction
 
-from outings import tweets
+from outings import services
 from outings.models import Outing, Participant, Tweet
-from outings.tasks import post_tweet
 
 
 class ParticipantInline(admin.TabularInline):
@@ -47,8 +45,5 @@ class TweetAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry selected failed tweets", permissions=["retry_tweet"])
     def retry_failed(self, request, queryset):
-        with transaction.atomic():
-            requeued = tweets.requeue_failed(queryset.values_list("pk", flat=True))
-            for tweet_id in requeued:
-                post_tweet.delay_on_commit(tweet_id)
+        requeued = services.requeue_tweets(queryset.values_list("pk", flat=True))
         self.message_user(request, f"{len(requeued)} tweet(s) queued again.", messages.SUCCESS)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from outings import services
 from outings.models import Outing
-from outings.tasks import announce_outing
-from tasking import outbox
 
 
 def announce_new_outing(
@@ -14,7 +13,5 @@ def announce_new_outing(
 ) -> None:
     """Queue the announcement of a new outing once it is committed."""
     if created and not raw:
-        # The only place an announcement is published. Through the outbox: the row
-        # commits with the outing, so a process dying before the publish loses nothing
-        # (the relay publishes it).
-        outbox.enqueue(announce_outing, instance.pk)
+        # The only place an announcement is queued.
+        services.queue_announcement(instance.pk)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from outings import tweets
+from outings import tweet_text
 from outings.models import Outing, Participant, Tweet
 
 
@@ -59,7 +59,7 @@ def record_due(*, now: datetime, window: timedelta) -> list[Tweet]:
             Tweet(
                 idempotency_key=f"reminder:{participant.pk}",
                 kind=Tweet.Kind.REMINDER,
-                text=tweets.shorten(reminder_text(participant)),
+                text=tweet_text.shorten(reminder_text(participant)),
                 outing=participant.outing,
                 participant=participant,
             )

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from outings import announcements, reminders, tweets
+from outings import announcements, reminders, sending, services, tweets
 from outings.backends import TweetBusy, TweetDeferred
 from outings.models import Tweet
 from tasking.base import task
@@ -41,13 +40,13 @@ def record_killed(exc: BaseException, tweet_id: int, *args, **kwargs) -> None:
     time_limit=60,
     on_killed=record_killed,
 )
-def post_tweet(self, tweet_id: int, **kwargs) -> str:
+def post_tweet(self, tweet_id: int, **kwargs) -> str | None:
     """Send one recorded tweet, at most once."""
     last_attempt = self.request.retries >= self.max_retries
     try:
-        return tweets.send(tweet_id=tweet_id, last_attempt=last_attempt)
+        return sending.send(tweet_id=tweet_id, last_attempt=last_attempt)
     except TweetDeferred as exc:
-        countdown = tweets.retry_countdown(
+        countdown = sending.retry_countdown(
             self.request.retries,
             base=self.retry_backoff,
             cap=self.retry_backoff_max,
@@ -60,15 +59,6 @@ def post_tweet(self, tweet_id: int, **kwargs) -> str:
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 
-def enqueue_tweet(tweet: Tweet) -> None:
-    """Publish the tweet's send task once the row is committed."""
-    options: dict[str, Any] = {}
-    if tweet.kind == Tweet.Kind.REMINDER and tweet.outing is not None:
-        # A reminder is worthless once the outing has begun: let the broker drop it.
-        options["expires"] = tweet.outing.starts_at
-    transaction.on_commit(lambda: post_tweet.apply_async((tweet.pk,), **options))
-
-
 @task(name="outings.announce_outing", acks_late=True)
 def announce_outing(outing_id: int, **kwargs) -> None:
     """Record an outing's announcement tweet and queue its send."""
@@ -78,7 +68,7 @@ def announce_outing(outing_id: int, **kwargs) -> None:
     elif tweet.state == Tweet.State.QUEUED:
         # Queued again on a re-run: harmless (the claim sends once), and it recovers a
         # send message lost between the first run's commit and its publish.
-        enqueue_tweet(tweet)
+        services.queue_tweet(tweet)
 
 
 @task(name="outings.send_due_reminders", acks_late=True)
@@ -91,5 +81,5 @@ def send_due_reminders(**kwargs) -> int:
     with transaction.atomic():
         written = reminders.record_due(now=now, window=settings.OUTING_REMINDER_WINDOW)
         for tweet in written:
-            enqueue_tweet(tweet)
+            services.queue_tweet(tweet)
     return len(written)

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,10 +17,9 @@ from django.utils import timezone
 from django.utils.timesince import timeuntil
 from django.views.decorators.http import require_POST
 
-from outings import joining, tweets
+from outings import joining, services
 from outings.forms import JoinForm, OutingForm
 from outings.models import Outing, Tweet
-from outings.tasks import post_tweet
 from tasking import ratelimit
 
 # 50: a screenful of tweets; older ones are a page away.
@@ -55,9 +54,10 @@ def create(request: HttpRequest) -> HttpResponse:
         if refused:
             form.add_error(None, refused)
             return render(request, "outings/create.html", {"form": form}, status=429)
-        form.instance.created_by = request.user
-        with transaction.atomic():
-            outing = form.save()
+        outing = services.create_outing(
+            created_by=request.user,  # type: ignore[arg-type]  # login_required: a User
+            **form.cleaned_data,
+        )
         messages.success(request, "Outing created. Its announcement is on its way to X.")
         return redirect(outing)
     return render(request, "outings/create.html", {"form": form})
@@ -115,11 +115,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a failed tweet again."""
     tweet = get_object_or_404(Tweet, pk=pk)
-    with transaction.atomic():
-        requeued = tweets.requeue_failed([tweet.pk])
-        for tweet_id in requeued:
-            post_tweet.delay_on_commit(tweet_id)
-    if requeued:
+    if services.requeue_tweets([tweet.pk]):
         messages.success(request, f"Tweet {tweet.idempotency_key} queued again.")
     else:
         messages.error(request, f"Tweet {tweet.idempotency_key} is {tweet.state}, not failed.")

@@ -1,10 +1,9 @@
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from posts import services
 from posts.models import Thumbnail, UserPost
-from posts.tasks import generate_thumbnails
 
 
 class ThumbnailInline(admin.TabularInline):
@@ -43,9 +42,5 @@ class UserPostAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-generate thumbnails", permissions=["change"])
     def regenerate_thumbnails(self, request: HttpRequest, queryset: QuerySet[UserPost]) -> None:
-        with transaction.atomic():
-            ids = list(queryset.values_list("id", flat=True))
-            UserPost.objects.filter(id__in=ids).mark_waiting()
-            for post_id in ids:
-                generate_thumbnails.delay_on_commit(post_id)
-        self.message_user(request, f"Queued thumbnails for {len(ids)} post(s).", messages.SUCCESS)
+        count = services.regenerate_thumbnails(queryset.values_list("id", flat=True))
+        self.message_user(request, f"Queued thumbnails for {count} post(s).", messages.SUCCESS)

@@ -17,7 +17,7 @@ class UserPostQuerySet(models.QuerySet):
         """Return the posts whose thumbnails are all made, newest first."""
         return self.filter(state=UserPost.State.READY).order_by("-created", "-id")
 
-    def claim(self, post_id: int) -> bool:
+    def start_processing(self, post_id: int) -> bool:
         """Mark a waiting (or crashed mid-way) post as processing; False if it is done."""
         pending = (UserPost.State.WAITING, UserPost.State.PROCESSING)
         return bool(

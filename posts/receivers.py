@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from posts import services
 from posts.models import UserPost
-from posts.tasks import delete_files, generate_thumbnails
 
 
 def enqueue_thumbnails(sender, instance: UserPost, created: bool, raw: bool, **kwargs) -> None:
     """Queue the thumbnails of a new post once its row is committed."""
     if created and not raw:
-        generate_thumbnails.delay_on_commit(instance.id)
+        services.queue_thumbnails(instance.id)
 
 
 def enqueue_file_deletion(sender, instance: UserPost, **kwargs) -> None:
@@ -18,4 +18,4 @@ def enqueue_file_deletion(sender, instance: UserPost, **kwargs) -> None:
     However the post goes (its page, the admin, its author's account), its upload and
     thumbnails go too; a rolled-back delete keeps them.
     """
-    delete_files.delay_on_commit(instance.id, instance.image.name)
+    services.queue_file_deletion(instance.id, instance.image.name)

@@ -13,7 +13,7 @@ from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.http import HttpRequest
 from PIL import Image, UnidentifiedImageError
 
-from posts.thumbnails import ALLOWED_FORMATS
+from posts.imaging import ALLOWED_FORMATS
 
 ACCEPTED = "JPEG, PNG, WebP or GIF"
 
@@ -57,8 +57,8 @@ class SizeLimitedUploadHandler(FileUploadHandler):
 
     First in FILE_UPLOAD_HANDLERS, so the handlers after it (the one writing the file to
     disk) never get a byte past the limit, and the rest of the body is left unread
-    (gunicorn drains a little, then closes the connection). Without it, a 200 MB upload
-    was written to disk whole before the form refused it.
+    (gunicorn drains a little, then closes the connection): an upload over the limit
+    never reaches the disk, however big it is.
     """
 
     def __init__(self, request: HttpRequest | None = None) -> None:

@@ -6,16 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from posts import uploads
+from posts import services, uploads
 from posts.forms import UserPostForm
 from posts.models import UserPost
-from posts.tasks import generate_thumbnails
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +61,13 @@ def create(request: HttpRequest) -> HttpResponse:
     form = UserPostForm(data, files, cut_off_at=cut_off)
     status = 200
     if posted and form.is_valid():
-        post = form.save(commit=False)
-        post.author = request.user
         try:
             # Stores the original first: the row is only written once the file is saved.
-            # A savepoint of its own, so a failure leaves any caller's transaction usable.
-            with transaction.atomic():
-                post.save()
+            post = services.create_post(
+                author=request.user,  # type: ignore[arg-type]  # login_required: a User
+                caption=form.cleaned_data["caption"],
+                image=form.cleaned_data["image"],
+            )
             return redirect(post)
         except OSError:
             logger.exception("upload by user %s: the file storage failed", request.user.pk)
@@ -151,11 +149,7 @@ def retry(request: HttpRequest, post_id: int) -> HttpResponse:
     post = _own_post(request, post_id)
     if isinstance(post, HttpResponse):
         return post
-    with transaction.atomic():
-        requeued = UserPost.objects.requeue_failed(post.id)
-        if requeued:
-            generate_thumbnails.delay_on_commit(post.id)
-    if requeued:
+    if services.retry_post(post.id):
         messages.success(request, f"The thumbnails of “{post.caption}” are being made again.")
     else:
         state = post.get_state_display().lower()

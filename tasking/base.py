@@ -73,7 +73,7 @@ class ProjectTask(DjangoTask[Any, Any]):
         task_id = task_id or uuid()
         if self.deduplicate is not None:
             key = dedup.marker_key(self.name, key_values(self, self.deduplicate.key, args, kwargs))
-            waiting = dedup.claim(key, task_id, self.deduplicate.ttl)
+            waiting = dedup.mark_waiting(key, task_id, self.deduplicate.ttl)
             if waiting is not None:
                 logger.info("%s already waiting as %s; not publishing again", key, waiting)
                 return self.AsyncResult(waiting)

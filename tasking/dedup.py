@@ -30,7 +30,7 @@ def marker_key(task_name: str, values: tuple[object, ...]) -> str:
     return markers.marker_key("dedup", task_name, *values)
 
 
-def claim(key: str, task_id: str, ttl: float) -> str | None:
+def mark_waiting(key: str, task_id: str, ttl: float) -> str | None:
     """Mark a message as waiting; return the id of the one already waiting, if any."""
     if markers.put(key, task_id, ttl):
         return None

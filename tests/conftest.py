@@ -25,6 +25,7 @@ from django.db import connection
 from project.celery import app
 from tests import tasks  # noqa: F401 - registers the test tasks on the app
 from tests.support import services as checks
+from tests.support.publishing import Published, recording
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -213,3 +214,10 @@ def images_queue(monkeypatch) -> str:
     routes = {**app.conf.task_routes, "posts.*": {"queue": queue}}
     monkeypatch.setattr(app.amqp, "router", Router(prepare(routes), app.amqp.queues, True, app=app))
     return queue
+
+
+@pytest.fixture
+def published() -> Iterator[list[Published]]:
+    """Every task message published during the test (tests/support/publishing.py)."""
+    with recording() as seen:
+        yield seen

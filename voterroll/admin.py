@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from voterroll import tasks
+from voterroll import services
 from voterroll.models import Center, RollRun, Station, Voter
 
 
@@ -19,7 +19,7 @@ class CenterAdmin(admin.ModelAdmin):
 
     @admin.action(description="Generate roll", permissions=["generate_roll"])
     def generate_roll(self, request: HttpRequest, queryset: QuerySet[Center]) -> None:
-        run = tasks.enqueue_run(
+        run = services.queue_run(
             strategy=RollRun.Strategy.BATCHED,
             center_ids=list(queryset.values_list("id", flat=True)),
         )
@@ -41,7 +41,15 @@ class VoterAdmin(admin.ModelAdmin):
 
 class StationInline(admin.TabularInline):
     model = Station
-    fields = ("center", "number", "gender", "voter_count", "first_name", "last_name", "pages")
+    fields = (
+        "center",
+        "number",
+        "gender",
+        "voter_count",
+        "first_voter_name",
+        "last_voter_name",
+        "pages",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False

@@ -7,6 +7,6 @@ class VoterrollConfig(AppConfig):
 
     def ready(self) -> None:
         from operations import progress
-        from voterroll import rolls
+        from voterroll import dashboard
 
-        progress.register(rolls.running_generations)
+        progress.register(dashboard.running_generations)

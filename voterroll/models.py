@@ -101,7 +101,6 @@ class RollRun(models.Model):
     error = models.TextField(blank=True)
     # Names in the rolls storage (filestore ROLLS): <run id>, <run id>/metadata.json,
     # <run id>/roll-<run id>.zip
-    output_dir = models.CharField(max_length=200, blank=True)
     metadata_file = models.CharField(max_length=200, blank=True)
     zip_file = models.CharField(max_length=200, blank=True)
     zip_sha256 = models.CharField(max_length=64, blank=True)
@@ -160,8 +159,9 @@ class Station(models.Model):
     # Rank range of this station's voters within its center and gender, in name order.
     first_rank = models.PositiveIntegerField()
     last_rank = models.PositiveIntegerField()
-    first_name = models.CharField(max_length=420, blank=True)
-    last_name = models.CharField(max_length=420, blank=True)
+    # "Family first" names of the station's first and last voters, for door signs and lists.
+    first_voter_name = models.CharField(max_length=420, blank=True)
+    last_voter_name = models.CharField(max_length=420, blank=True)
     book_file = models.CharField(max_length=200, blank=True)
     door_file = models.CharField(max_length=200, blank=True)
     pages = models.PositiveIntegerField(default=0)

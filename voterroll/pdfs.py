@@ -181,7 +181,7 @@ def ensure_fonts(*, arabic: bool) -> None:
         )
     if ARABIC_FONTS.regular not in pdfmetrics.getRegisteredFontNames():
         # Not ASCII-readable: otherwise every subset holds the 128 ASCII glyphs, used or
-        # not, and embedding them doubled the time a door sign took.
+        # not, and embedding them doubles the time a door sign takes.
         pdfmetrics.registerFont(TTFont(ARABIC_FONTS.regular, path, asciiReadable=False))
 
 
@@ -667,6 +667,23 @@ def render_station_book(
         station=station.number,
         gender=gender,
     )
+    _draw_voter_pages(document, table, columns, sizes, band=band, language=language, fonts=fonts)
+    return document.finish(), pages
+
+
+def _draw_voter_pages(
+    document: Document,
+    table: Table,
+    columns: list[list[Placed | None]],
+    sizes: list[int],
+    *,
+    band: str,
+    language: Language,
+    fonts: Fonts,
+) -> None:
+    """Draw the voter pages after the cover, ``sizes[i]`` rows on page ``i + 2``."""
+    canvas = document.canvas
+    pages = 1 + len(sizes)
     forms: set[int] = set()
     start = 0
     for page, size in enumerate(sizes, start=2):
@@ -682,7 +699,6 @@ def render_station_book(
         _page_number(document, language, fonts, page, pages)
         canvas.showPage()
         start += size
-    return document.finish(), pages
 
 
 def _draw_band(canvas: Canvas, language: Language, fonts: Fonts, title: str) -> None:
@@ -706,8 +722,8 @@ def _draw_cover(
         ("station", str(station.number)),
         ("gender", visual(gender)),
         ("voters", str(station.voter_count)),
-        ("from", visual(station.first_name)),
-        ("to", visual(station.last_name)),
+        ("from", visual(station.first_voter_name)),
+        ("to", visual(station.last_voter_name)),
         ("run_date", station.run.created_at.date().isoformat()),
     ]
     y = PAGE_HEIGHT - 70 * mm
@@ -722,7 +738,7 @@ def render_door_sign(station: Station) -> tuple[bytes, int]:
     """Return a one-page PDF to hang on the station's door."""
     center = station.center
     language = language_of(center)
-    fonts = _fonts(language, center.name, station.first_name, station.last_name)
+    fonts = _fonts(language, center.name, station.first_voter_name, station.last_voter_name)
     document = Document(f"{center.code} station {station.number} door sign")
     canvas = document.canvas
     gender = language[station.gender]
@@ -731,9 +747,9 @@ def render_door_sign(station: Station) -> tuple[bytes, int]:
         (True, 28, 50, compose(language, "{c} {n}", c=center.code, n=center.name)),
         (True, 96, 120, str(station.number)),
         (True, 28, 145, compose(language, language["door_station"], gender=gender)),
-        (False, 20, 175, visual(station.first_name)),
+        (False, 20, 175, visual(station.first_voter_name)),
         (False, 20, 185, word(language, "door_to")),
-        (False, 20, 195, visual(station.last_name)),
+        (False, 20, 195, visual(station.last_voter_name)),
         (False, 20, 220, compose(language, language["door_voters"], count=station.voter_count)),
     ]
     for bold, size, below_top, text in lines:
@@ -760,9 +776,8 @@ def center_list_pages(stations: int) -> int:
 def render_center_list(center: Center, stations: Sequence[Station]) -> tuple[bytes, int]:
     """Return a PDF listing a center's stations with the range of names of each."""
     language = language_of(center)
-    fonts = _fonts(
-        language, center.name, *(s.first_name for s in stations), *(s.last_name for s in stations)
-    )
+    names = [name for s in stations for name in (s.first_voter_name, s.last_voter_name)]
+    fonts = _fonts(language, center.name, *names)
     sizes = _page_sizes(len(stations), LIST_ROWS_PER_PAGE)
     document = Document(f"{center.code} stations")
     canvas = document.canvas
@@ -774,8 +789,8 @@ def render_center_list(center: Center, stations: Sequence[Station]) -> tuple[byt
         table.place(0, [str(s.number) for s in stations]),
         table.place(1, [language[s.gender] for s in stations]),
         table.place(2, [str(s.voter_count) for s in stations]),
-        table.place(3, [s.first_name for s in stations]),
-        table.place(4, [s.last_name for s in stations]),
+        table.place(3, [s.first_voter_name for s in stations]),
+        table.place(4, [s.last_voter_name for s in stations]),
     ]
     start = 0
     for page, size in enumerate(sizes, start=1):

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from django.db import connection, transaction
 from faker import Faker
 
-from voterroll import rolls
+from voterroll import run_files
 from voterroll.models import Assignment, Center, Gender, RollRun, Station, Voter
 
 LOCALES = {"en": "en_US", "ar": "ar_AA"}
@@ -167,5 +167,5 @@ def seed_voters(*, voters: int, centers: int, seed: int, locale: str, replace: b
             cursor.execute(f"ANALYZE {Voter._meta.db_table}")
     # Once the rows are gone for good: a failed seeding keeps the old runs and their files.
     for run_id in replaced_runs:
-        rolls.delete_files(run_id)
+        run_files.delete_files(run_id)
     return voters

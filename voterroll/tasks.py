@@ -1,4 +1,4 @@
-"""Roll generation tasks: ids in, a call to ``voterroll.rolls``, limits on the decorator."""
+"""Roll generation tasks: ids in, a call to a voterroll domain module, limits on the decorator."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from celery import Task, chain, chord, group
+from celery import Signature, Task, chain, chord, group
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 
 from filestore.s3 import ObjectStorageError
-from tasking import backoff
+from tasking import backoff, enqueue
 from tasking.base import task
 from tasking.results import DATABASE_DOWN
-from voterroll import rolls
+from voterroll import drawing, rolls, task_ids
 from voterroll.models import RollRun, Station
 
 logger = logging.getLogger(__name__)
@@ -114,8 +114,8 @@ def render_station(run_id: int, station_id: int, **kwargs) -> dict | None:
     """Draw one station's book and door sign; return {file, pages}, never PDF bytes."""
     with _failing_run(run_id, f"Station {station_id} could not be drawn", render_station):
         if render_station.request.called_directly:
-            return _riding_out_outages(lambda: rolls.render_station(station_id))
-        return rolls.render_station(station_id)
+            return _riding_out_outages(lambda: drawing.draw_station(station_id))
+        return drawing.draw_station(station_id)
 
 
 @task(
@@ -130,7 +130,7 @@ def render_batch(run_id: int, station_ids: list[int], **kwargs) -> dict:
     with _failing_run(
         run_id, f"Stations {station_ids[0]}-{station_ids[-1]} could not be drawn", render_batch
     ):
-        return rolls.render_batch(run_id, station_ids)
+        return drawing.draw_batch(run_id, station_ids)
 
 
 @task(
@@ -143,7 +143,7 @@ def render_batch(run_id: int, station_ids: list[int], **kwargs) -> dict:
 def render_center(run_id: int, center_id: int, **kwargs) -> dict:
     """Draw every station of one center in turn; return {center, pages}."""
     with _failing_run(run_id, f"Center {center_id} could not be drawn", render_center):
-        return rolls.render_center(run_id, center_id)
+        return drawing.draw_center(run_id, center_id)
 
 
 @task(
@@ -167,44 +167,44 @@ def finalize_run(run_id: int, **kwargs) -> dict | None:
     return {"pages": run.pages_count, "zip": run.zip_file} if run else None
 
 
-def _launch(run: RollRun) -> None:
-    finalize = finalize_run.si(run.id).set(task_id=rolls.finalize_task_id(run.id))
+def _fan_out(run: RollRun) -> Signature:
+    """Return the canvas that renders a run's stations the way its strategy says, then finalizes."""
+    finalize = finalize_run.si(run.id).set(task_id=task_ids.finalize_task_id(run.id))
     station_ids = list(
         Station.objects.filter(run_id=run.id)
         .order_by("center__code", "number")
         .values_list("id", flat=True)
     )
     if not station_ids:
-        finalize.apply_async()
-    elif run.strategy == Strategy.BATCHED:
+        return finalize
+    if run.strategy == Strategy.BATCHED:
         header = group(
-            render_batch.si(run.id, ids).set(task_id=rolls.batch_task_id(run.id, ids[0]))
-            for ids in rolls.plan_batches(run.id)
+            render_batch.si(run.id, ids).set(task_id=task_ids.batch_task_id(run.id, ids[0]))
+            for ids in drawing.plan_batches(run.id)
         )
-        chord(header)(finalize)
-    elif run.strategy == Strategy.PER_STATION:
+        return chord(header, finalize)
+    if run.strategy == Strategy.PER_STATION:
         header = group(
-            render_station.si(run.id, sid).set(task_id=rolls.station_task_id(run.id, sid))
+            render_station.si(run.id, sid).set(task_id=task_ids.station_task_id(run.id, sid))
             for sid in station_ids
         )
-        chord(header)(finalize)
-    elif run.strategy == Strategy.PER_CENTER:
+        return chord(header, finalize)
+    if run.strategy == Strategy.PER_CENTER:
         center_ids = sorted(
             set(Station.objects.filter(run_id=run.id).values_list("center_id", flat=True))
         )
         header = group(
-            render_center.si(run.id, cid).set(task_id=rolls.center_task_id(run.id, cid))
+            render_center.si(run.id, cid).set(task_id=task_ids.center_task_id(run.id, cid))
             for cid in center_ids
         )
-        chord(header)(finalize)
-    elif run.strategy == Strategy.STARMAP:
+        return chord(header, finalize)
+    if run.strategy == Strategy.STARMAP:
         # celery.starmap calls render_station once per station, in order, in one task.
         starmap = render_station.starmap([(run.id, sid) for sid in station_ids]).set(
             queue="pdf", soft_time_limit=1800, time_limit=1860
         )  # type: ignore[call-arg]  # set() takes every execution option; the stubs name few
-        chain(starmap, finalize).apply_async()
-    else:
-        raise ValueError(f"no fan-out for strategy {run.strategy!r}")
+        return chain(starmap, finalize)
+    raise ValueError(f"no fan-out for strategy {run.strategy!r}")
 
 
 @task(
@@ -221,27 +221,14 @@ def start_run(run_id: int, **kwargs) -> None:
         if run is None or run.state != RollRun.State.RENDERING:
             return
         if run.strategy == Strategy.SINGLE:
-            rolls.render_all(run_id)
+            drawing.draw_all(run_id)
             rolls.finalize(run_id)
-        elif rolls.claim_launch(run_id):
-            # The stations are committed by now; on_commit still guards a caller's atomic.
-            transaction.on_commit(lambda: _launch(run))
+        elif rolls.mark_launched(run_id):
+            # The stations are committed by now; after_commit still guards a caller's atomic.
+            enqueue.after_commit(_fan_out(run))
 
 
 @task(name="voterroll.sweep_runs")
 def sweep_runs(**kwargs) -> dict:
     """Finalize runs whose chord callback was lost and fail runs that stopped moving."""
     return rolls.sweep()
-
-
-def enqueue_run(*, strategy: str, center_ids: list[int] | None = None) -> RollRun:
-    """Record a run and start it once the surrounding transaction commits."""
-    with transaction.atomic():
-        run = rolls.create_run(strategy=strategy, center_ids=center_ids)
-        start_run.delay_on_commit(run.id)
-    return run
-
-
-def cancel_run(run_id: int) -> bool:
-    """Cancel an active run; return whether it was active."""
-    return rolls.cancel(run_id)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from filestore.serving import private_file_response
-from voterroll import rolls, tasks
+from voterroll import rolls, run_files, services
 from voterroll.models import RollRun, Station, Voter
 
 
@@ -55,7 +55,7 @@ def index(request: HttpRequest) -> HttpResponse:
         if not Voter.objects.exists():
             messages.error(request, "There are no voters yet: run manage.py seed_voters first.")
             return redirect("voterroll:index")
-        run = tasks.enqueue_run(strategy=form.cleaned_data["strategy"])
+        run = services.queue_run(strategy=form.cleaned_data["strategy"])
         messages.success(request, f"Roll run {run.id} started.")
         return redirect("voterroll:index")
     runs = list(RollRun.objects.all()[:50])
@@ -111,7 +111,7 @@ def progress(request: HttpRequest, pk: int) -> JsonResponse:
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     """Cancel a running generation."""
     run = get_object_or_404(RollRun, pk=pk)
-    if tasks.cancel_run(run.id):
+    if services.cancel_run(run.id):
         messages.success(request, f"Roll run {run.id} cancelled; its files were removed.")
     else:
         messages.error(request, f"Roll run {run.id} is {run.state}: there is nothing to cancel.")
@@ -132,7 +132,7 @@ def _file_of_run(run: RollRun, name: str) -> str:
     ):
         # Empty parts, "." and "..", hidden files, NUL bytes: never a file of a run.
         raise Http404("No such file in this run.")
-    return f"{rolls.run_folder(run.id)}/{name}"
+    return f"{run_files.run_folder(run.id)}/{name}"
 
 
 @login_required
@@ -141,5 +141,5 @@ def download(request: HttpRequest, pk: int, name: str) -> HttpResponseBase:
     """Hand out one file of a run (personal data: from the private rolls storage only)."""
     run = get_object_or_404(RollRun, pk=pk)
     return private_file_response(
-        rolls.storage(), _file_of_run(run, name), as_attachment=name.endswith(".zip")
+        run_files.storage(), _file_of_run(run, name), as_attachment=name.endswith(".zip")
     )

@@ -13,7 +13,7 @@ from django_celery_results.models import TaskResult
 from tests.processes import worker_process
 from tests.support.faults import wait_for_drain
 from tests.support.waiting import wait_until
-from voterroll import rolls
+from voterroll import rolls, task_ids
 from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
 from voterroll.tasks import start_run, sweep_runs
@@ -51,7 +51,7 @@ def duplicate_first_message(url: str, queue: str, expected: int) -> None:
 
 def finalizations(run_id: int) -> dict[str, int]:
     """How many finalize() calls completed the run, by its chord callback and by the sweeper."""
-    callback = TaskResult.objects.filter(task_id=rolls.finalize_task_id(run_id)).first()
+    callback = TaskResult.objects.filter(task_id=task_ids.finalize_task_id(run_id)).first()
     done = callback is not None and callback.status == "SUCCESS" and json.loads(callback.result)
     swept = sum(
         json.loads(stored.result)["finalized"].count(run_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tasking import locks
+from tasking import markers
 from tasking.models import OutboxMessage
 from tasking.tasks import relay_outbox
 from tests.faults.rabbitmq import OwnRabbitCluster
@@ -27,7 +27,7 @@ from tests.support.roll_runs import (
 )
 from tests.support.waiting import wait_until
 from tests.tasking.tasks import redis
-from voterroll import rolls
+from voterroll import run_files
 
 # 5,000: the figure, published and consumed at once while a node dies.
 MESSAGES = 5_000
@@ -66,7 +66,7 @@ def relay_until_sent(publish: Callable[..., Any], rows: Any) -> None:
 
 
 def forget_done_markers(task_ids: list[str]) -> None:
-    done = [locks.lock_key("done", count.name, str(t)) for t in task_ids]
+    done = [markers.marker_key("done", count.name, str(t)) for t in task_ids]
     for start in range(0, len(done), 1000):
         redis().delete(*done[start : start + 1000])
 
@@ -139,7 +139,7 @@ def test_sigkill_the_pdf_queues_leader_during_a_200_station_roll(
     assert run.state == "done", run.error
     assert run.stations_count >= 200
     assert done_at_kill < run.stations_count, "the run finished before the kill"
-    assert_only_complete_files(rolls.run_dir(run.id))
+    assert_only_complete_files(Path(run_files.location(run_files.run_folder(run.id))))
     row = record_voters(
         fault_row,
         run,

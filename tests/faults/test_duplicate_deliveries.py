@@ -18,7 +18,7 @@ from tests.faults.tasks import QUEUE
 from tests.processes import worker_process
 from tests.support.faults import publish_twice, quiet_outings, wait_for_drain
 from tests.support.waiting import wait_until
-from voterroll import rolls
+from voterroll import drawing, rolls
 from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
 from voterroll.tasks import render_batch, render_station
@@ -182,7 +182,7 @@ def test_a_batch_of_stations_delivered_twice_is_written_and_counted_once(
     seed_voters(voters=1200, centers=2, seed=7, locale="en", replace=False)
     run = rolls.assign(rolls.create_run(strategy=RollRun.Strategy.BATCHED).id)
     assert run is not None
-    batches = rolls.plan_batches(run.id, task_voters=300)
+    batches = drawing.plan_batches(run.id, task_voters=300)
     assert len(batches) > 2 and any(len(batch) > 1 for batch in batches)
     stations = list(Station.objects.filter(run=run))
     env = {**faults_env, "MEDIA_ROOT": str(settings.MEDIA_ROOT)}

@@ -24,7 +24,7 @@ from tests.support.roll_runs import (
     wait_for_end,
 )
 from tests.support.waiting import wait_until
-from voterroll import rolls
+from voterroll import run_files
 
 
 def children(pid: int) -> list[int]:
@@ -70,7 +70,7 @@ def test_a_new_worker_finishes_a_roll_whose_worker_was_sigkilled(
     assert run.state == "done", run.error
     assert run.stations_count >= 200
     assert done_at_kill < run.stations_count, "the run finished before the kill"
-    assert_only_complete_files(Path(rolls.location(rolls.run_folder(run.id))))
+    assert_only_complete_files(Path(run_files.location(run_files.run_folder(run.id))))
     row = record_voters(
         fault_row,
         run,
@@ -135,7 +135,7 @@ def test_a_roll_survives_ten_seconds_without_its_database(
     assert down_reports and all(down_reports), "/healthz did not report the database down"
     assert run.state == "done", run.error
     assert done_at_restart < run.stations_count, "the run finished before the outage"
-    assert_only_complete_files(Path(rolls.location(rolls.run_folder(run.id))))
+    assert_only_complete_files(Path(run_files.location(run_files.run_folder(run.id))))
     row = record_voters(
         fault_row,
         run,

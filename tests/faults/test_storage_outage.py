@@ -21,10 +21,10 @@ from tests.factories import make_user, phone_jpeg
 from tests.processes import worker_process
 from tests.support.roll_runs import ROLL_TIMEOUT, record_voters, start_roll, state_of, wait_for_end
 from tests.support.waiting import wait_until
-from voterroll import rolls
+from voterroll import run_files
 
 OUTAGE_SECONDS = 10
-# Six boxes per post (posts.thumbnails.BOXES).
+# Six boxes per post (THUMBNAIL_SIZES).
 SIZES = 6
 
 
@@ -68,9 +68,9 @@ def test_a_roll_survives_ten_seconds_without_its_object_storage(
 
     assert run.state == "done", run.error
     assert done_at_restart < run.stations_count, "the run finished before the outage"
-    with rolls.storage().open(run.metadata_file) as stored:
+    with run_files.storage().open(run.metadata_file) as stored:
         metadata = json.load(stored)
-    with rolls.storage().open(run.zip_file) as stored:
+    with run_files.storage().open(run.zip_file) as stored:
         zipped = stored.read()
     assert hashlib.sha256(zipped).hexdigest() == metadata["zip"]["sha256"] == run.zip_sha256
     row = record_voters(

@@ -11,7 +11,8 @@ import redis
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
-from outings.models import Outing, Participant
+from outings import tweets
+from outings.models import Outing, Participant, Tweet
 from tests.support.services import needs_services
 from tests.support.x_api import TOKEN, FakeX
 
@@ -91,3 +92,13 @@ def make_participant() -> Callable[..., Participant]:
         return Participant.objects.create(outing=outing, **fields)
 
     return make
+
+
+@pytest.fixture
+def announcement(make_outing) -> Tweet:
+    """A recorded, queued announcement tweet of a new outing."""
+    outing = make_outing()
+    tweet, _ = tweets.record(
+        key=f"announce:{outing.pk}", kind="announcement", text="Hi", outing=outing
+    )
+    return tweet

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from outings import announcements, tweets
+from outings import announcements, tweet_text
 from outings.models import Tweet
 
 
@@ -23,7 +23,7 @@ def test_a_long_description_is_shortened_not_the_time_and_place(make_outing):
 
     tweet = announcements.record_announcement(outing_id=outing.pk)
 
-    assert tweets.weighted_length(tweet.text) <= 280
+    assert tweet_text.weighted_length(tweet.text) <= 280
     assert tweet.text.startswith("New outing ")
     assert "at Parc Monceau: Picnic in the park. Bring bread." in tweet.text
     assert tweet.text.endswith("bread.…")

@@ -138,7 +138,7 @@ def test_two_reminder_runs_at_once_send_one_reminder_per_participant(
 def test_a_post_tweet_message_delivered_twice_posts_once(
     x_api, make_outing, make_participant, caplog
 ):
-    caplog.set_level(logging.INFO, logger="outings.tweets")
+    caplog.set_level(logging.INFO, logger="outings.sending")
     participant = make_participant(make_outing())
     tweet, _ = record(
         key=f"reminder:{participant.pk}",

@@ -23,7 +23,7 @@ from posts.models import UserPost
 from tasking.models import GeneratorJob
 from tests.factories import PASSWORD
 from tests.processes import ROOT, web_process
-from voterroll import rolls
+from voterroll import drawing, rolls
 from voterroll.models import RollRun, Station
 from voterroll.seeding import seed_voters
 
@@ -141,7 +141,7 @@ def _site_with_one_of_everything(staff) -> dict[str, str]:
     )
     seed_voters(voters=120, centers=2, seed=3, locale="en", replace=False)
     run = rolls.assign(rolls.create_run(strategy=RollRun.Strategy.SINGLE).id)
-    rolls.render_all(run.id)
+    drawing.draw_all(run.id)
     run = rolls.finalize(run.id)
     station = Station.objects.filter(run=run).first()
     job = GeneratorJob.objects.create(

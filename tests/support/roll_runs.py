@@ -11,7 +11,7 @@ from django.db import connection
 from pypdf import PdfReader
 
 from tests.support.waiting import wait_until
-from voterroll import rolls, tasks
+from voterroll import rolls, run_files, tasks
 from voterroll.models import RollRun, Station, Voter
 from voterroll.seeding import seed_voters
 
@@ -58,7 +58,7 @@ def voters_in_books(run: RollRun) -> Counter:
     """How many times each voter number is printed across the run's station books, read
     from the rolls storage (local folders or object storage)."""
     numbers = set(Voter.objects.values_list("number", flat=True))
-    storage, folder = rolls.storage(), rolls.run_folder(run.id)
+    storage, folder = run_files.storage(), run_files.run_folder(run.id)
     seen: Counter = Counter()
     for center in storage.listdir(folder)[0]:
         for name in storage.listdir(f"{folder}/{center}")[1]:

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from tests.factories import make_staff
 from tests.seaweedfs import ROLLS_BUCKET, fetch
-from voterroll import rolls
+from voterroll import drawing, rolls, run_files
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,7 @@ def test_a_roll_on_object_storage_zips_its_objects_and_downloads_with_its_sha256
     client, seeded, on_s3, seaweedfs, rolls_root
 ):
     run = rolls.assign(rolls.create_run(strategy="single").id)
-    rolls.render_all(run.id)
+    drawing.draw_all(run.id)
     run = rolls.finalize(run.id)
     folder = f"{on_s3['S3_ROLLS_PREFIX']}/{run.id}/"
 
@@ -40,7 +40,7 @@ def test_a_roll_on_object_storage_zips_its_objects_and_downloads_with_its_sha256
     client.force_login(make_staff("officer", "Roll officers"))
     answer = client.get(reverse("voterroll:file", args=[run.id, f"roll-{run.id}.zip"]))
     status, zipped, _ = fetch(answer["Location"])
-    with rolls.storage().open(run.metadata_file) as stored:
+    with run_files.storage().open(run.metadata_file) as stored:
         metadata = json.load(stored)
     with zipfile.ZipFile(io.BytesIO(zipped)) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
@@ -67,7 +67,7 @@ def test_a_roll_on_object_storage_zips_its_objects_and_downloads_with_its_sha256
 def test_a_cancelled_run_on_object_storage_leaves_no_object(seeded, on_s3, seaweedfs):
     run = rolls.assign(rolls.create_run(strategy="per_station").id)
     for station_id in run.stations.values_list("id", flat=True)[:3]:
-        rolls.render_station(station_id)
+        drawing.draw_station(station_id)
     folder = f"{on_s3['S3_ROLLS_PREFIX']}/{run.id}/"
     assert len(_objects(seaweedfs, folder)) >= 6
 

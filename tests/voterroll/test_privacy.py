@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from tests.factories import make_staff
-from voterroll import rolls
+from voterroll import drawing, rolls, run_files
 from voterroll.models import RollRun, Station
 
 pytestmark = pytest.mark.django_db
@@ -19,13 +19,13 @@ pytestmark = pytest.mark.django_db
 
 def _finished_run() -> RollRun:
     run = rolls.assign(rolls.create_run(strategy="single").id)
-    rolls.render_all(run.id)
+    drawing.draw_all(run.id)
     return rolls.finalize(run.id)
 
 
 def _file_names(run: RollRun) -> list[str]:
     """Every file of a run: each path its metadata.json lists, metadata.json, the zip."""
-    with rolls.storage().open(run.metadata_file) as stored:
+    with run_files.storage().open(run.metadata_file) as stored:
         metadata = json.load(stored)
     return [entry["path"] for entry in metadata["files"]] + ["metadata.json", f"roll-{run.id}.zip"]
 
@@ -93,30 +93,26 @@ def test_rolls_root_inside_media_root_fails_the_system_checks(settings, tmp_path
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_moves_existing_runs_out_of_media(client, settings, rolls_root, seeded):
-    executor = MigrationExecutor(connection)
-    executor.migrate([("voterroll", "0003_roll_permissions")])
     run = _finished_run()
-    # The old layout: the run's folder under MEDIA_ROOT/rolls, paths stored with "rolls/".
-    old = settings.MEDIA_ROOT / "rolls" / str(run.id)
-    old.parent.mkdir(parents=True)
-    (rolls_root / str(run.id)).rename(old)
-    RollRun.objects.filter(id=run.id).update(
-        output_dir=f"rolls/{run.output_dir}",
-        metadata_file=f"rolls/{run.metadata_file}",
-        zip_file=f"rolls/{run.zip_file}",
-    )
     station = Station.objects.filter(run=run).first()
-    Station.objects.filter(id=station.id).update(
-        book_file=f"rolls/{station.book_file}", door_file=f"rolls/{station.door_file}"
-    )
-    names = _file_names_at(old)
+    names = _file_names_at(rolls_root / str(run.id))
+    executor = MigrationExecutor(connection)
+    # Back before the move: the old layout, the run's folder under MEDIA_ROOT/rolls and
+    # its paths stored with "rolls/".
+    executor.migrate([("voterroll", "0003_roll_permissions")])
+    old = settings.MEDIA_ROOT / "rolls" / str(run.id)
+    assert sorted(_file_names_at(old)) == sorted(names)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT zip_file FROM voterroll_rollrun WHERE id = %s", [run.id])
+        assert cursor.fetchone()[0] == f"rolls/{run.zip_file}"
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
 
     moved = RollRun.objects.get(id=run.id)
-    assert (moved.output_dir, moved.zip_file) == (str(run.id), f"{run.id}/roll-{run.id}.zip")
+    assert moved.zip_file == f"{run.id}/roll-{run.id}.zip"
+    assert Station.objects.get(id=station.id).book_file == station.book_file
     assert not (settings.MEDIA_ROOT / "rolls").exists()
     assert sorted(_file_names_at(rolls_root / str(run.id))) == sorted(names)
     client.force_login(make_staff("officer", "Roll officers"))

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 
 from tests.processes import worker_process
 from tests.support.waiting import wait_until
-from voterroll import rolls, tasks
+from voterroll import drawing, packaging, rolls, run_files, services, tasks
 from voterroll.models import RollRun, Station, Voter
 from voterroll.seeding import seed_voters
 
@@ -42,7 +42,7 @@ def _members(run: RollRun, media: Path) -> dict[str, bytes]:
 @pytest.mark.usefixtures("worker")
 def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, rolls_root):
     promised = rolls.forecast()
-    run = tasks.enqueue_run(strategy="per_station")
+    run = services.queue_run(strategy="per_station")
 
     run = _wait(run)
 
@@ -85,7 +85,7 @@ def test_per_station_run_completes_and_its_zip_matches_its_metadata(seeded, roll
 def test_every_strategy_writes_the_same_files_byte_for_byte(seeded, rolls_root):
     written = {}
     for strategy in RollRun.Strategy.values:
-        run = _wait(tasks.enqueue_run(strategy=strategy))
+        run = _wait(services.queue_run(strategy=strategy))
         assert run.state == "done", (strategy, run.error)
         metadata = json.loads(_members(run, rolls_root)["metadata.json"])
         books = [f for f in metadata["files"] if f["kind"] == "station_book"]
@@ -109,7 +109,7 @@ def test_batches_are_runs_of_stations_in_book_order_largest_first(seeded, settin
     # At most the task's voters, and at least two batches per core for a small run.
     limit = min(250, -(-sum(voters.values()) // (2 * os.cpu_count())))
 
-    batches = rolls.plan_batches(run.id, task_voters=250)
+    batches = drawing.plan_batches(run.id, task_voters=250)
 
     position = {station_id: index for index, (station_id, _) in enumerate(order)}
     in_order = sorted(batches, key=lambda batch: position[batch[0]])
@@ -118,7 +118,7 @@ def test_batches_are_runs_of_stations_in_book_order_largest_first(seeded, settin
     assert all(size <= limit for size in sizes)
     assert sizes == sorted(sizes, reverse=True)
     # A station bigger than the limit is a batch of its own.
-    assert sorted(rolls.plan_batches(run.id, task_voters=1)) == sorted([sid] for sid in voters)
+    assert sorted(drawing.plan_batches(run.id, task_voters=1)) == sorted([sid] for sid in voters)
 
 
 @pytest.mark.usefixtures("worker")
@@ -127,7 +127,7 @@ def test_a_batch_drawn_twice_writes_the_same_files_and_counts_each_station_once(
 ):
     settings.ROLL_STATION_MAX = 100
     run = rolls.assign(rolls.create_run(strategy="batched").id)
-    batch = rolls.plan_batches(run.id, task_voters=1000)[0]
+    batch = drawing.plan_batches(run.id, task_voters=1000)[0]
     assert len(batch) > 1
 
     first = tasks.render_batch.delay(run.id, batch).get(timeout=30)
@@ -156,10 +156,10 @@ def test_a_batch_cancelled_midway_stops_at_the_next_station_and_leaves_nothing(
         return door_sign(station)
 
     door_sign = rolls.pdfs.render_door_sign
-    monkeypatch.setattr(rolls.pdfs, "render_door_sign", door_sign_then_cancel)
-    monkeypatch.setattr(rolls, "CANCEL_CHECK_SECONDS", 0)
+    monkeypatch.setattr(drawing.pdfs, "render_door_sign", door_sign_then_cancel)
+    monkeypatch.setattr(drawing, "CANCEL_CHECK_SECONDS", 0)
 
-    assert rolls.render_batch(run.id, batch) == {"stations": 0, "pages": 0}
+    assert drawing.draw_batch(run.id, batch) == {"stations": 0, "pages": 0}
 
     assert drawn == batch[:2]
     assert not (rolls_root / str(run.id)).exists()
@@ -211,7 +211,7 @@ def test_a_callback_fired_before_the_last_station_waits_for_it(seeded):
     run = rolls.assign(rolls.create_run(strategy="per_station").id)
     *first, last = Station.objects.filter(run=run).values_list("id", flat=True)
     for station_id in first:
-        rolls.render_station(station_id)
+        drawing.draw_station(station_id)
 
     # As when a header task ran twice and its second vote fired the chord early.
     early = tasks.finalize_run.delay(run.id)
@@ -220,7 +220,7 @@ def test_a_callback_fired_before_the_last_station_waits_for_it(seeded):
         interval=0.1,
         what=lambda: f"finalize_run to wait (it is {early.state})",
     )
-    rolls.render_station(last)
+    drawing.draw_station(last)
 
     run = _wait(run)
     assert run.state == "done", run.error
@@ -242,12 +242,12 @@ def test_sweeper_fails_a_stalled_run_with_the_reason(seeded):
 def test_cancel_stops_rendering_and_removes_partial_files(seeded, rolls_root):
     run = rolls.assign(rolls.create_run(strategy="per_station").id)
     first, second = Station.objects.filter(run=run)[:2]
-    rolls.render_station(first.id)
+    drawing.draw_station(first.id)
     assert any((rolls_root / str(run.id)).rglob("*.pdf"))
 
     assert rolls.cancel(run.id)
 
-    assert rolls.render_station(second.id) is None
+    assert drawing.draw_station(second.id) is None
     assert not (rolls_root / str(run.id)).exists()
     run.refresh_from_db()
     assert run.state == "cancelled"
@@ -274,7 +274,7 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
         "WORKER_CONCURRENCY": "2",
     }
     with worker_process(env, args=("--pool", "prefork")):
-        run = tasks.enqueue_run(strategy="per_station")
+        run = services.queue_run(strategy="per_station")
         wait_until(
             lambda: RollRun.objects.get(id=run.id).stations_done >= 5,
             timeout=60,
@@ -282,7 +282,7 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
             what="five stations drawn",
         )
 
-        assert tasks.cancel_run(run.id)
+        assert services.cancel_run(run.id)
         cancelled = time.monotonic()
         done_when_cancelled = RollRun.objects.get(id=run.id).stations_done
         # Watch the run's folder while the workers wind down: the stations being drawn
@@ -323,7 +323,7 @@ def test_cancel_mid_run_on_a_prefork_worker_stops_every_station_task(
 
 def test_start_is_enqueued_once_and_only_on_commit(seeded, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
-        run = tasks.enqueue_run(strategy="single")
+        run = services.queue_run(strategy="single")
         assert RollRun.objects.get(id=run.id).state == "queued"
 
     assert len(callbacks) == 1
@@ -337,7 +337,7 @@ def test_start_is_not_enqueued_when_the_transaction_rolls_back(
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        tasks.enqueue_run(strategy="single")
+        services.queue_run(strategy="single")
         raise RuntimeError("roll back")
 
     assert callbacks == []
@@ -411,7 +411,7 @@ def test_a_failed_step_names_a_time_limit_and_a_messageless_error_in_the_run_err
 def test_metadata_is_streamed_as_the_same_json_as_one_dump(entries):
     header = {"run": 7, "strategy": "per_station", "pages": 12}
 
-    streamed = b"".join(rolls.metadata_json(header, iter(entries)))
+    streamed = b"".join(packaging.metadata_json(header, iter(entries)))
 
     dumped = json.dumps({**header, "files": entries}, indent=2, ensure_ascii=False)
     assert streamed == dumped.encode()
@@ -420,7 +420,7 @@ def test_metadata_is_streamed_as_the_same_json_as_one_dump(entries):
 def test_a_roll_file_is_stored_whole_from_chunks_and_measured_on_the_way(rolls_root):
     chunks = (part.encode() for part in ["%PDF-1.4 ", "é", " end"])
 
-    size, sha256 = rolls.write_file("5/C0001/station-001.pdf", chunks)
+    size, sha256 = run_files.write_file("5/C0001/station-001.pdf", chunks)
 
     data = (rolls_root / "5" / "C0001" / "station-001.pdf").read_bytes()
     assert data == "%PDF-1.4 é end".encode()
@@ -431,7 +431,7 @@ def test_a_roll_file_is_stored_whole_from_chunks_and_measured_on_the_way(rolls_r
 
 def test_finalize_draws_a_center_list_an_older_station_task_did_not(seeded, rolls_root):
     run = rolls.assign(rolls.create_run(strategy="single").id)
-    rolls.render_all(run.id)
+    drawing.draw_all(run.id)
     lists = sorted((rolls_root / str(run.id)).glob("*/stations.pdf"))
     drawn = {path: path.read_bytes() for path in lists}
     lists[0].unlink()
@@ -447,7 +447,7 @@ def test_finalize_draws_a_center_list_an_older_station_task_did_not(seeded, roll
 
 def test_finalize_fails_on_a_missing_station_book(seeded, rolls_root):
     run = rolls.assign(rolls.create_run(strategy="single").id)
-    rolls.render_all(run.id)
+    drawing.draw_all(run.id)
     next((rolls_root / str(run.id)).glob("*/station-002.pdf")).unlink()
 
     with pytest.raises(FileNotFoundError, match=r"station-002\.pdf is missing"):

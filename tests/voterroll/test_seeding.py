@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
-from voterroll import rolls
+from voterroll import drawing, rolls
 from voterroll.models import Center, RollRun, Voter
 from voterroll.pdfs import needs_arabic
 
@@ -57,7 +57,7 @@ def test_seeding_over_existing_voters_asks_for_replace():
 def test_replacing_the_voters_deletes_the_replaced_runs_files(rolls_root):
     call_command("seed_voters", voters=300, centers=2, seed=1)
     run = rolls.assign(rolls.create_run(strategy="single").id)
-    rolls.render_all(run.id)
+    drawing.draw_all(run.id)
     run = rolls.finalize(run.id)
     kept = rolls_root / "kept-by-someone-else.txt"
     kept.write_text("not a run's file")

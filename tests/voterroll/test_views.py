@@ -5,7 +5,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from tests.factories import make_staff
-from voterroll import rolls
+from voterroll import drawing, rolls
 from voterroll.models import RollRun, Station
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,7 @@ def test_starting_without_voters_says_what_to_do(client, staff):
 
 def test_download_serves_run_files_and_refuses_paths_outside_the_run(client, staff, seeded):
     run = rolls.assign(rolls.create_run(strategy="single").id)
-    rolls.render_all(run.id)
+    drawing.draw_all(run.id)
     rolls.finalize(run.id)
     client.force_login(staff)
     station = Station.objects.filter(run=run).first()

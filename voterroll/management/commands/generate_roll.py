@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from voterroll import rolls, tasks
+from voterroll import run_files, services
 from voterroll.models import RollRun, Voter
 
 # 50 characters: fits an 80-column terminal beside the counts.
@@ -44,7 +44,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not Voter.objects.exists():
             raise CommandError("There are no voters: run manage.py seed_voters first.")
-        run = tasks.enqueue_run(strategy=options["strategy"])
+        run = services.queue_run(strategy=options["strategy"])
         self.stdout.write(f"Roll run {run.id} queued ({run.strategy}).")
         if not options["wait"]:
             return
@@ -76,7 +76,7 @@ class Command(BaseCommand):
                 for phase, seconds in run.phase_seconds().items()
                 if seconds is not None
             ),
-            ("zip", rolls.location(run.zip_file)),
+            ("zip", run_files.location(run.zip_file)),
             ("download", reverse("voterroll:file", args=[run.id, run.zip_file.rsplit("/")[-1]])),
         ]
         for label, value in rows:
