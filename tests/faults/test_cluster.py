@@ -19,7 +19,6 @@ from tests.faults.tasks import count
 from tests.processes import ROOT, worker_process
 from tests.support.faults import effects
 from tests.support.roll_runs import (
-    assert_only_complete_files,
     record_voters,
     start_roll,
     state_of,
@@ -27,7 +26,6 @@ from tests.support.roll_runs import (
 )
 from tests.support.waiting import wait_until
 from tests.tasking.tasks import redis
-from voterroll import run_files
 
 # 5,000: the figure, published and consumed at once while a node dies.
 MESSAGES = 5_000
@@ -132,24 +130,19 @@ def test_sigkill_the_pdf_queues_leader_during_a_200_station_roll(
         leader = cluster.leader_of("pdf")
         leader.kill()
         killed = time.monotonic()
-        done_at_kill = state_of(run).stations_done
+        done_at_leader_kill = state_of(run).stations_done
         wait_for_end(run)
-    recovery = time.monotonic() - killed
+    leader_recovery = time.monotonic() - killed
 
-    assert run.state == "done", run.error
-    assert run.stations_count >= 200
-    assert done_at_kill < run.stations_count, "the run finished before the kill"
-    assert_only_complete_files(Path(run_files.location(run_files.run_folder(run.id))))
-    row = record_voters(
+    record_voters(
         fault_row,
         run,
+        whole_after=(done_at_leader_kill, "kill"),
         scenario="cluster: SIGKILL the pdf queue's leader",
-        done=f"killed {leader.node.split('@')[0]} at {done_at_kill}/{run.stations_count} "
+        done=f"killed {leader.node.split('@')[0]} at {done_at_leader_kill}/{run.stations_count} "
         "stations; the others elected a leader and finished",
-        recovery_s=recovery,
+        recovery_s=leader_recovery,
     )
-    assert row["lost"] == 0
-    assert row["duplicated"] == 0
 
 
 @pytest.mark.faults

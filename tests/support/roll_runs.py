@@ -86,13 +86,48 @@ def assert_only_complete_files(folder: Path) -> None:
     }
 
 
-def record_voters(fault_row, run: RollRun, *, scenario: str, done: str, recovery_s: float):
+def record_voters(
+    fault_row,
+    run: RollRun,
+    *,
+    scenario: str,
+    done: str,
+    recovery_s: float,
+    whole_after: tuple[int, str] | None = None,
+):
+    """Record the scenario's row from the voters printed, and require each exactly once.
+
+    ``whole_after`` (stations done when the fault struck, the fault's name) also requires
+    the run done, struck mid-run, with only whole files left.
+    """
+    if whole_after is not None:
+        assert_done_whole_after(run, *whole_after)
     seen = voters_in_books(run)
     numbers = sorted(Voter.objects.values_list("number", flat=True))
-    return fault_row(
+    row = fault_row(
         scenario=scenario,
         done=done,
         expected=len(numbers),
         seen={index: seen[number] for index, number in enumerate(numbers) if seen[number]},
         recovery_s=recovery_s,
     )
+    assert row["lost"] == 0
+    assert row["duplicated"] == 0
+    return row
+
+
+def wait_for_drawing_to_resume(run: RollRun, done_before: int, timeout: float = 120) -> None:
+    """Wait until a station more than ``done_before`` is counted, or the run has ended."""
+    wait_until(
+        lambda: state_of(run).stations_done > done_before or not run.is_active,
+        timeout=timeout,
+        what="rendering to resume",
+    )
+
+
+def assert_done_whole_after(run: RollRun, done_at_fault: int, fault: str) -> None:
+    """The run ended done, the fault struck while it drew, and only whole files are left."""
+    assert run.state == "done", run.error
+    assert run.stations_count >= 200
+    assert done_at_fault < run.stations_count, f"the run finished before the {fault}"
+    assert_only_complete_files(Path(run_files.location(run_files.run_folder(run.id))))
