@@ -12,6 +12,7 @@ requeue or drop it (operations/deadletters.py).
 
 from __future__ import annotations
 
+import logging
 import re
 from contextlib import suppress
 from typing import Any
@@ -19,7 +20,10 @@ from typing import Any
 from celery import bootsteps, signals
 from celery.app.amqp import AMQP, Queues
 from kombu import Exchange, Queue
-from kombu.transport.native_delayed_delivery import CELERY_DELAYED_DELIVERY_EXCHANGE
+from kombu.transport.native_delayed_delivery import (
+    CELERY_DELAYED_DELIVERY_EXCHANGE,
+    declare_native_delayed_delivery_exchanges_and_queues,
+)
 
 QUEUE_TYPES = ("quorum", "classic")
 # The exchange every project queue is bound to. Not Celery's default name ("default",
@@ -182,7 +186,37 @@ def publish_options(options: dict[str, Any]) -> dict[str, Any]:
         options.update(queue=name, exchange=TASK_EXCHANGE, routing_key=name)
     if settings.BROKER_SCHEME.startswith(("amqp", "pyamqp")):
         options.setdefault("confirm_timeout", settings.CELERY_PUBLISH_CONFIRM_TIMEOUT)
+        delayed = options.get("countdown") or options.get("eta")
+        if delayed and settings.CELERY_QUEUE_TYPE == "quorum":
+            declare_delay_ladder()
     return options
+
+
+_ladder_declared = False
+
+
+def declare_delay_ladder() -> None:
+    """Declare native delayed delivery's exchanges and queues, once per process.
+
+    Workers declare them as they start. A process that publishes a countdown before any
+    worker has started on the broker (a web process on a new vhost) would otherwise have
+    the publish refused with NOT_FOUND. Declaring is idempotent; if the broker cannot be
+    reached the publish that follows fails, or goes to the outbox, as any other would.
+    """
+    global _ladder_declared
+    if _ladder_declared:
+        return
+    from celery import current_app
+    from django.conf import settings
+
+    try:
+        with current_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1)
+            declare_native_delayed_delivery_exchanges_and_queues(conn, settings.CELERY_QUEUE_TYPE)
+    except Exception as exc:
+        logger.warning("could not declare the delayed delivery exchanges: %s", exc)
+        return
+    _ladder_declared = True
 
 
 def connect(app: Any) -> None:
@@ -205,6 +239,7 @@ def _expire_in_worker(
 
 
 # The bits native delayed delivery puts before a delayed message's routing key.
+logger = logging.getLogger(__name__)
 _DELAY_PREFIX = re.compile(r"^(?:[01]\.){28}")
 
 # Where a queue's messages wait while the queue is deleted and declared again.
