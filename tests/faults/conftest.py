@@ -167,13 +167,7 @@ def faults_env(
     subprocess_env: dict[str, str], own_rabbitmq: OwnRabbitMQ, own_redis: OwnRedis
 ) -> dict[str, str]:
     """Environment for workers on the suite's own node and Redis, consuming only its queue."""
-    return {
-        **subprocess_env,
-        "CELERY_BROKER_URL": own_rabbitmq.url,
-        "REDIS_URL": own_redis.url,
-        "WORKER_QUEUES": QUEUE,
-        "WORKER_CONCURRENCY": "2",
-    }
+    return _worker_env(subprocess_env, own_rabbitmq.url, own_redis.url)
 
 
 @pytest.fixture
@@ -181,10 +175,15 @@ def cluster_env(
     subprocess_env: dict[str, str], cluster: OwnRabbitCluster, own_redis: OwnRedis
 ) -> dict[str, str]:
     """Environment for workers and publishers on the cluster's URL list."""
+    return _worker_env(subprocess_env, cluster.url, own_redis.url)
+
+
+def _worker_env(base: dict[str, str], broker_url: str, redis_url: str) -> dict[str, str]:
+    """A scenario worker's environment: two processes consuming only the scenario queue."""
     return {
-        **subprocess_env,
-        "CELERY_BROKER_URL": cluster.url,
-        "REDIS_URL": own_redis.url,
+        **base,
+        "CELERY_BROKER_URL": broker_url,
+        "REDIS_URL": redis_url,
         "WORKER_QUEUES": QUEUE,
         "WORKER_CONCURRENCY": "2",
     }
@@ -304,9 +303,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 @pytest.fixture
 def roll_env(faults_env, tmp_path, settings):
     """Workers consume the pdf queue too and write roll files under this test's folder."""
+    return _roll_env(faults_env, tmp_path, settings)
+
+
+@pytest.fixture
+def cluster_roll_env(cluster_env, tmp_path, settings):
+    """As roll_env, with the cluster as broker."""
+    return _roll_env(cluster_env, tmp_path, settings)
+
+
+def _roll_env(base: dict[str, str], tmp_path: Any, settings: Any) -> dict[str, str]:
     settings.ROLLS_ROOT = tmp_path / "rolls"
     return {
-        **faults_env,
+        **base,
         "WORKER_QUEUES": "faults,pdf",
         "ROLLS_ROOT": str(settings.ROLLS_ROOT),
         "ROLL_STATION_MAX": str(roll_runs.STATION_MAX),

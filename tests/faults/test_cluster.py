@@ -106,18 +106,6 @@ def test_sigkill_one_node_while_5000_tasks_are_published_and_consumed(
     assert row["duplicated"] == 0
 
 
-@pytest.fixture
-def cluster_roll_env(cluster_env, tmp_path, settings):
-    """Workers consume the pdf queue too and write roll files under this test's folder."""
-    settings.ROLLS_ROOT = tmp_path / "rolls"
-    return {
-        **cluster_env,
-        "WORKER_QUEUES": "faults,pdf",
-        "ROLLS_ROOT": str(settings.ROLLS_ROOT),
-        "ROLL_STATION_MAX": "10",
-    }
-
-
 @pytest.mark.faults
 @pytest.mark.timeout(SCENARIO_TIMEOUT)
 def test_sigkill_the_pdf_queues_leader_during_a_200_station_roll(
